@@ -1,0 +1,180 @@
+"""RunConfig: every setting of a training run, validated in one place.
+
+The CLI, the app's sidebar and the URL query string all build a RunConfig
+through `RunConfig.from_dict`, so one set of rules (and one set of error
+messages naming the allowed range) serves them all.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+MODELS = ("scratch", "rnn", "gru", "lstm")
+TOKENIZATIONS = ("d2l", "raw")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+ACTIVATIONS = ("tanh", "relu")
+
+
+class ConfigError(ValueError):
+    """A setting is out of range; the message is one sentence for the user."""
+
+
+# name -> (low, high) inclusive, for the numeric settings
+LIMITS = {
+    "max_tokens": (-1, 10_000_000),
+    "num_hiddens": (1, 4096),
+    "batch_size": (1, 1024),
+    "num_steps": (1, 1000),
+    "lr": (1e-8, 1e6),
+    "num_epochs": (1, 1_000_000),
+    "theta": (0.0, 1e9),
+    "seed": (0, 2**31 - 1),
+    "snapshot_every": (1, 1_000_000),
+    "sample_every": (1, 1_000_000),
+    "spectral_every": (1, 1_000_000),
+    "num_preds": (1, 10_000),
+}
+
+
+@dataclass
+class RunConfig:
+    # corpus: "timemachine", "fallback", a file path, or "text" (see `text`)
+    corpus: str = "timemachine"
+    text: str | None = None          # the user's own text when corpus == "text"
+    tokens: str = "d2l"              # d2l | raw
+    max_tokens: int = 10000          # -1 = all (d2l)
+    model: str = "scratch"           # scratch | rnn | gru | lstm
+    num_hiddens: int = 512
+    batch_size: int = 32
+    num_steps: int = 35
+    lr: float = 1.0
+    num_epochs: int = 500
+    theta: float | None = 1.0        # None or 0 = no clipping
+    random_iter: bool = False        # False: sequential partitioning
+    device: str = "auto"
+    seed: int = 0
+    prefix: str = "time traveller "
+    num_preds: int = 50
+    activation: str = "tanh"         # scratch model only: tanh (d2l) | relu
+    # probes
+    probe_lanes: tuple[int, ...] = (0, 1, 2, 3)
+    snapshot_every: int = 10         # steps between hidden-state snapshots
+    sample_every: int = 10           # epochs between text samples
+    spectral_every: int = 50         # steps between W_hh spectra
+    name: str = ""                   # shown in run pickers
+
+    @property
+    def clipping(self) -> bool:
+        return self.theta is not None and self.theta > 0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["probe_lanes"] = list(self.probe_lanes)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunConfig":
+        """Build and validate; unknown keys are an error (typos must not pass)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+        cfg = cls(**{k: v for k, v in data.items()})
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> "RunConfig":
+        """Coerce types and check ranges in place; raise ConfigError."""
+        ints = ("max_tokens", "num_hiddens", "batch_size", "num_steps",
+                "num_epochs", "seed", "snapshot_every", "sample_every",
+                "spectral_every", "num_preds")
+        for name in ints:
+            setattr(self, name, _as_int(name, getattr(self, name)))
+        self.lr = _as_float("lr", self.lr)
+        if self.theta in (None, "", "none", "None", "off"):
+            self.theta = None
+        else:
+            self.theta = _as_float("theta", self.theta)
+            if self.theta == 0:
+                self.theta = None
+        for name in ints + ("lr",):
+            _check_range(name, getattr(self, name))
+        if self.theta is not None:
+            _check_range("theta", self.theta)
+        if self.max_tokens == 0:
+            raise ConfigError("max_tokens must be -1 (all) or at least 1")
+        self.random_iter = _as_bool("random_iter", self.random_iter)
+        for name, allowed in (("tokens", TOKENIZATIONS), ("model", MODELS),
+                              ("activation", ACTIVATIONS)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, "
+                                  f"not {getattr(self, name)!r}")
+        if not isinstance(self.device, str) or not (
+                self.device in DEVICES or self.device.startswith("cuda:")):
+            raise ConfigError(f"device must be one of {', '.join(DEVICES)} "
+                              f"or cuda:N, not {self.device!r}")
+        if self.activation != "tanh" and self.model != "scratch":
+            raise ConfigError("activation can only be changed for the scratch model")
+        if not isinstance(self.corpus, str) or not self.corpus:
+            raise ConfigError("corpus must be timemachine, fallback, text or a file path")
+        if self.corpus == "text" and not self.text:
+            raise ConfigError("corpus 'text' needs the text itself")
+        if not isinstance(self.prefix, str) or not self.prefix:
+            raise ConfigError("prefix must be at least one character")
+        if len(self.prefix) > 1000:
+            raise ConfigError("prefix must be at most 1000 characters")
+        try:
+            lanes = tuple(int(i) for i in self.probe_lanes)
+        except (TypeError, ValueError):
+            raise ConfigError("probe_lanes must be a list of batch row numbers")
+        if not lanes or len(lanes) > 16:
+            raise ConfigError("probe_lanes must name between 1 and 16 batch rows")
+        if any(i < 0 or i >= self.batch_size for i in lanes):
+            raise ConfigError(f"probe_lanes must lie in 0..{self.batch_size - 1} "
+                              f"(batch_size is {self.batch_size})")
+        self.probe_lanes = tuple(dict.fromkeys(lanes))
+        self.name = str(self.name or "")[:80]
+        return self
+
+
+def _as_int(name, value):
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a whole number, not {value!r}")
+    if isinstance(value, float):
+        if not math.isfinite(value) or value != int(value):
+            raise ConfigError(f"{name} must be a whole number, not {value!r}")
+        return int(value)
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _as_float(name, value):
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a number, not {value!r}")
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, not {value!r}") from None
+    if not math.isfinite(out):
+        raise ConfigError(f"{name} must be a finite number, not {value!r}")
+    return out
+
+
+def _as_bool(name, value):
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("1", "true", "yes", "on"):
+        return True
+    if str(value).lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _check_range(name, value):
+    low, high = LIMITS[name]
+    if not (low <= value <= high):
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {value:g}")

@@ -1,0 +1,263 @@
+"""Corpus, vocabulary and minibatches with d2l's semantics (d2l 8.2, 8.3).
+
+- The Time Machine is fetched as d2l fetches it (its URL, SHA-1 check) and
+  cached in a user cache directory; CHARRNN_DATA_DIR is searched first.
+- Offline and uncached, a fallback corpus the project may ship is used and
+  `Corpus.warning` says why and what to do.
+- `seq_data_iter_random` / `seq_data_iter_sequential` are d2l's, with a
+  `random.Random` passed in so a run is reproducible from its seed.
+"""
+from __future__ import annotations
+
+import collections
+import hashlib
+import os
+import re
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+TIME_MACHINE_URL = "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt"
+TIME_MACHINE_SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
+TIME_MACHINE_FILE = "timemachine.txt"
+MAX_CORPUS_BYTES = 5 * 1024 * 1024  # user text; the book is 0.18 MB
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+class CorpusError(ValueError):
+    """A corpus cannot be used; the message is one sentence for the user."""
+
+
+# ---------------------------------------------------------------- vocabulary
+class Vocab:
+    """d2l's Vocab: tokens sorted by frequency (ties: first seen), <unk> = 0."""
+
+    def __init__(self, tokens=(), min_freq=0, reserved_tokens=()):
+        if tokens and isinstance(tokens[0], list):
+            tokens = [tok for line in tokens for tok in line]
+        counter = collections.Counter(tokens)
+        # sorted() is stable, so equal counts keep first-seen order as in d2l
+        self.token_freqs = sorted(counter.items(), key=lambda x: x[1], reverse=True)
+        self.idx_to_token = ["<unk>"] + list(reserved_tokens)
+        self.token_to_idx = {tok: idx for idx, tok in enumerate(self.idx_to_token)}
+        for token, freq in self.token_freqs:
+            if freq < min_freq:
+                break
+            if token not in self.token_to_idx:
+                self.idx_to_token.append(token)
+                self.token_to_idx[token] = len(self.idx_to_token) - 1
+
+    def __len__(self):
+        return len(self.idx_to_token)
+
+    def __getitem__(self, tokens):
+        if not isinstance(tokens, (list, tuple)):
+            return self.token_to_idx.get(tokens, self.unk)
+        return [self.__getitem__(tok) for tok in tokens]
+
+    def to_tokens(self, indices):
+        if hasattr(indices, "__len__") and not isinstance(indices, str):
+            return [self.idx_to_token[int(i)] for i in indices]
+        return self.idx_to_token[int(indices)]
+
+    @property
+    def unk(self):
+        return 0
+
+
+# ------------------------------------------------------------- preprocessing
+def d2l_lines(text: str) -> list[str]:
+    """d2l's read_time_machine: letters only, lower case, one entry per line."""
+    return [re.sub("[^A-Za-z]+", " ", line).strip().lower()
+            for line in text.split("\n")]
+
+
+def tokenize(text: str, mode: str) -> list[list[str]]:
+    """Character tokens per line. d2l drops line breaks (lines are joined)."""
+    if mode == "d2l":
+        return [list(line) for line in d2l_lines(text)]
+    if mode == "raw":
+        return [list(text)]
+    raise CorpusError(f"tokens must be d2l or raw, not {mode!r}")
+
+
+@dataclass
+class Corpus:
+    name: str                 # what the user sees: "The Time Machine", a file name
+    text: str                 # the raw text (kept for the activation view)
+    tokens: str               # d2l | raw
+    corpus: list[int]         # token indices, truncated to max_tokens
+    vocab: Vocab
+    warning: str | None = None  # e.g. offline fallback; shown, not fatal
+
+    @property
+    def num_tokens(self) -> int:
+        return len(self.corpus)
+
+
+def build_corpus(text: str, tokens: str, max_tokens: int, name: str,
+                 warning: str | None = None) -> Corpus:
+    """d2l's load_corpus_time_machine on any text (vocab from all of it)."""
+    lines = tokenize(text, tokens)
+    vocab = Vocab(lines)
+    corpus = [vocab[tok] for line in lines for tok in line]
+    if max_tokens > 0:
+        corpus = corpus[:max_tokens]
+    if not corpus:
+        if tokens == "d2l":
+            raise CorpusError("No text is left after d2l's preprocessing (it keeps only "
+                              "the letters A-Z); choose raw tokens for this text.")
+        raise CorpusError("The corpus is empty.")
+    return Corpus(name, text, tokens, corpus, vocab, warning)
+
+
+def check_length(corpus: Corpus, batch_size: int, num_steps: int) -> None:
+    """One minibatch must fit whatever offset d2l's iterators draw."""
+    need = batch_size * num_steps + num_steps + 1
+    if corpus.num_tokens < need:
+        raise CorpusError(
+            f"The corpus has {corpus.num_tokens:,} tokens, too short for one minibatch: "
+            f"batch_size × num_steps + num_steps + 1 = {need:,} tokens are needed.")
+
+
+def decode_user_text(data: bytes, name: str = "the text",
+                     limit: int = MAX_CORPUS_BYTES) -> str:
+    """Bytes a user brought -> text, or CorpusError naming the problem."""
+    if len(data) > limit:
+        raise CorpusError(f"{name} is too large ({len(data) / 1e6:.1f} MB); "
+                          f"the limit is {limit / 1e6:.0f} MB.")
+    if b"\x00" in data:
+        raise CorpusError(f"{name} looks binary (it contains NUL bytes); "
+                          "upload a UTF-8 text file.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{name} is not UTF-8 text (invalid byte at position "
+                          f"{exc.start}); save it as UTF-8 and try again.") from None
+    if not text.strip():
+        raise CorpusError(f"{name} is empty (only white space).")
+    return text
+
+
+# ------------------------------------------------------------ time machine
+def cache_dir() -> Path:
+    """Where downloads are cached (a user cache dir, as d2l's ../data is per user)."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "charrnn"
+
+
+def _sha1(path: Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+def _search_dirs() -> list[Path]:
+    dirs = []
+    if os.environ.get("CHARRNN_DATA_DIR"):
+        dirs.append(Path(os.environ["CHARRNN_DATA_DIR"]).expanduser())
+    dirs.append(cache_dir())
+    return dirs
+
+
+def fetch_time_machine(timeout: float = 10.0) -> Path:
+    """Path of a verified timemachine.txt; downloads it (d2l's URL) if needed.
+
+    Raises OSError with a user-facing sentence when offline and uncached.
+    """
+    for d in _search_dirs():
+        p = d / TIME_MACHINE_FILE
+        if p.is_file() and _sha1(p) == TIME_MACHINE_SHA1:
+            return p
+    target = cache_dir() / TIME_MACHINE_FILE
+    try:
+        with urllib.request.urlopen(TIME_MACHINE_URL, timeout=timeout) as resp:
+            data = resp.read(2 * MAX_CORPUS_BYTES)
+    except Exception as exc:  # any network failure means: offline
+        raise OSError(f"could not download The Time Machine from {TIME_MACHINE_URL} "
+                      f"({exc.__class__.__name__}: {exc})") from None
+    if hashlib.sha1(data).hexdigest() != TIME_MACHINE_SHA1:
+        raise OSError(f"the download from {TIME_MACHINE_URL} failed its SHA-1 check")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)  # atomic: a half-written file is never "cached"
+    return target
+
+
+def fallback_text() -> tuple[str, str]:
+    """(name, text) of a corpus every installation has: Python's pydoc topics."""
+    try:
+        from pydoc_data.topics import topics
+        return "Python documentation (pydoc topics)", "\n".join(topics.values())
+    except ImportError:
+        return "charrnn's fallback text", (ASSETS / "fallback.txt").read_text("utf-8")
+
+
+def load_corpus(corpus: str = "timemachine", tokens: str = "d2l", max_tokens: int = 10000,
+                text: str | None = None) -> Corpus:
+    """The corpus a RunConfig names: timemachine | fallback | text | a path."""
+    if corpus == "timemachine":
+        try:
+            path = fetch_time_machine()
+        except OSError as exc:
+            name, fb = fallback_text()
+            warning = (f"Offline: {exc}. Training on the fallback corpus ({name}) instead. "
+                       f"To use the book, put d2l's timemachine.txt into {cache_dir()} "
+                       f"or set CHARRNN_DATA_DIR to a folder holding it.")
+            return build_corpus(fb, tokens, max_tokens, name, warning)
+        return build_corpus(path.read_text("utf-8"), tokens, max_tokens, "The Time Machine")
+    if corpus == "fallback":
+        name, fb = fallback_text()
+        return build_corpus(fb, tokens, max_tokens, name)
+    if corpus == "text":
+        if text is None:
+            raise CorpusError("No text was given.")
+        return build_corpus(decode_user_text(text.encode("utf-8")), tokens, max_tokens,
+                            "your text")
+    path = Path(corpus).expanduser()
+    if not path.is_file():
+        raise CorpusError(f"No such corpus file: {corpus}")
+    if path.stat().st_size > MAX_CORPUS_BYTES:
+        raise CorpusError(f"{path.name} is too large ({path.stat().st_size / 1e6:.1f} MB); "
+                          f"the limit is {MAX_CORPUS_BYTES / 1e6:.0f} MB.")
+    return build_corpus(decode_user_text(path.read_bytes(), path.name), tokens,
+                        max_tokens, path.name)
+
+
+# --------------------------------------------------------------- minibatches
+def seq_data_iter_random(corpus, batch_size, num_steps, rng):
+    """d2l's random sampling: a random offset, shuffled subsequences."""
+    corpus = corpus[rng.randint(0, num_steps - 1):]
+    num_subseqs = (len(corpus) - 1) // num_steps
+    initial_indices = list(range(0, num_subseqs * num_steps, num_steps))
+    rng.shuffle(initial_indices)
+    num_batches = num_subseqs // batch_size
+    for i in range(0, batch_size * num_batches, batch_size):
+        starts = initial_indices[i: i + batch_size]
+        X = [corpus[j: j + num_steps] for j in starts]
+        Y = [corpus[j + 1: j + 1 + num_steps] for j in starts]
+        yield torch.tensor(X), torch.tensor(Y)
+
+
+def seq_data_iter_sequential(corpus, batch_size, num_steps, rng):
+    """d2l's sequential partitioning: row i of batch k+1 continues row i of batch k."""
+    offset = rng.randint(0, num_steps)
+    num_tokens = ((len(corpus) - offset - 1) // batch_size) * batch_size
+    Xs = torch.tensor(corpus[offset: offset + num_tokens])
+    Ys = torch.tensor(corpus[offset + 1: offset + 1 + num_tokens])
+    Xs, Ys = Xs.reshape(batch_size, -1), Ys.reshape(batch_size, -1)
+    num_batches = Xs.shape[1] // num_steps
+    for i in range(0, num_steps * num_batches, num_steps):
+        yield Xs[:, i: i + num_steps], Ys[:, i: i + num_steps]
+
+
+def batches(corpus, batch_size, num_steps, random_iter, rng):
+    fn = seq_data_iter_random if random_iter else seq_data_iter_sequential
+    return fn(corpus, batch_size, num_steps, rng)

@@ -1,0 +1,39 @@
+"""UI strings in English and Chinese.
+
+Each area of the product keeps its strings in its own module here
+(EN and ZH dicts with the same keys); this module merges them.
+"""
+from importlib import import_module
+
+LANGS = ("en", "zh")
+_AREAS = ("common", "figures", "diagram", "app")
+
+
+def _load():
+    merged = {lang: {} for lang in LANGS}
+    for area in _AREAS:
+        try:
+            mod = import_module(f"{__name__}.{area}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{area}":
+                raise
+            continue
+        for lang in LANGS:
+            table = getattr(mod, lang.upper())
+            dup = set(table) & set(merged[lang])
+            if dup:
+                raise KeyError(f"string keys defined twice: {sorted(dup)}")
+            merged[lang].update(table)
+    return merged
+
+
+STRINGS = _load()
+
+
+def t(key: str, lang: str = "en", **fmt) -> str:
+    """The string `key` in `lang` (falls back to English), formatted with fmt."""
+    table = STRINGS.get(lang) or STRINGS["en"]
+    text = table.get(key)
+    if text is None:
+        text = STRINGS["en"][key]
+    return text.format(**fmt) if fmt else text

@@ -1,0 +1,280 @@
+"""The seed's RNN from scratch (d2l 8.5), and torch.nn RNN/GRU/LSTM (d2l 8.6,
+9.1, 9.2) behind the same interface.
+
+Every model offers:
+- `model(X, state) -> (Y, state)`: the seed's forward (autograd), Y time-major
+  (num_steps * batch_size, vocab_size);
+- `forward_backward(X, Y, state, probe) -> StepOut`: loss and gradients of one
+  minibatch (ONE backward after all num_steps forward steps), the new state,
+  and, when probing, the hidden states and ||dL/dH_t|| of every step;
+- `params`, `param_names`, `begin_state`, `recurrent_matrix`.
+
+The scratch model's `forward_backward` is a hand-written BPTT that equals the
+seed's maths (tests compare it with autograd on the seed's code): one-hot @
+W_xh is done as row selection, the output layer and dW_hh as one matmul each
+over all steps; only the H_t chain is sequential.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class DeviceError(ValueError):
+    """The requested device does not exist here; one sentence for the user."""
+
+
+def available_devices() -> list[str]:
+    """The devices this machine really has, `auto` first."""
+    devs = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        devs += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        devs.append("mps")
+    return devs
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DeviceError(f"{name} is not available: this machine has no CUDA GPU "
+                              f"(or torch {torch.__version__} was built without CUDA); "
+                              "use cpu or auto.")
+        dev = torch.device(name)
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise DeviceError(f"{name} is not available: this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s).")
+        return dev
+    if name == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise DeviceError("mps is not available: it needs an Apple-silicon Mac; "
+                              "use cpu or auto.")
+        return torch.device("mps")
+    raise DeviceError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps.")
+
+
+@dataclass
+class StepOut:
+    loss: torch.Tensor           # scalar, mean cross-entropy
+    grads: list[torch.Tensor]    # one per parameter, same order as params
+    state: tuple                 # detached state after the last step
+    Hs: torch.Tensor | None = None   # (num_steps, batch, num_hiddens) when probing
+    dH: torch.Tensor | None = None   # (num_steps,) ||dL/dH_t|| when probing
+
+
+# ------------------------------------------------------------- the seed
+def get_params(vocab_size, num_hiddens, device):
+    """The seed's initialisation: N(0, 0.01) weights, zero biases."""
+    num_inputs = num_outputs = vocab_size
+
+    def normal(shape):
+        return torch.randn(size=shape, device=device) * 0.01
+
+    W_xh = normal((num_inputs, num_hiddens))
+    W_hh = normal((num_hiddens, num_hiddens))
+    b_h = torch.zeros(num_hiddens, device=device)
+    W_hq = normal((num_hiddens, num_outputs))
+    b_q = torch.zeros(num_outputs, device=device)
+    params = [W_xh, W_hh, b_h, W_hq, b_q]
+    for param in params:
+        param.requires_grad_(True)
+    return params
+
+
+ACT = {"tanh": torch.tanh, "relu": torch.relu}
+
+
+def _relu_out(x, out):
+    return torch.clamp_min(x, 0.0, out=out)
+
+
+class ScratchRNN:
+    """RNNModelScratch of the seed, with a fast exact training step."""
+
+    kind = "scratch"
+    param_names = ["W_xh", "W_hh", "b_h", "W_hq", "b_q"]
+
+    def __init__(self, vocab_size, num_hiddens, device, activation="tanh"):
+        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
+        self.device = torch.device(device)
+        self.activation = activation
+        self.params = get_params(vocab_size, num_hiddens, self.device)
+
+    def begin_state(self, batch_size, device=None):
+        return (torch.zeros((batch_size, self.num_hiddens), device=device or self.device),)
+
+    def __call__(self, X, state):
+        """The seed's forward: one-hot inputs, one token per step."""
+        W_xh, W_hh, b_h, W_hq, b_q = self.params
+        act = ACT[self.activation]
+        inputs = F.one_hot(X.T, self.vocab_size).type(torch.float32)
+        H, = state
+        outputs = []
+        for X_t in inputs:
+            H = act(torch.mm(X_t, W_xh) + torch.mm(H, W_hh) + b_h)
+            outputs.append(torch.mm(H, W_hq) + b_q)
+        return torch.cat(outputs, dim=0), (H,)
+
+    def recurrent_matrix(self):
+        return self.params[1].detach()
+
+    def state_dict(self):
+        return {n: p.detach().cpu().clone() for n, p in zip(self.param_names, self.params)}
+
+    def load_state_dict(self, sd):
+        with torch.no_grad():
+            for n, p in zip(self.param_names, self.params):
+                p.copy_(sd[n])
+
+    @torch.no_grad()
+    def forward_backward(self, X, Y, state, probe=False):
+        W_xh, W_hh, b_h, W_hq, b_q = self.params
+        B, T = X.shape
+        Hn, V = self.num_hiddens, self.vocab_size
+        XT = X.T
+        H0 = state[0]
+        # forward: X_t W_xh is row selection of W_xh (exact for one-hot X_t)
+        XA = W_xh[XT] + b_h                               # (T, B, Hn)
+        Hs = torch.empty((T, B, Hn), device=H0.device, dtype=H0.dtype)
+        H = H0
+        act_out = torch.tanh if self.activation == "tanh" else _relu_out
+        for t in range(T):
+            H = act_out(torch.addmm(XA[t], H, W_hh), out=Hs[t])
+        Hflat = Hs.view(T * B, Hn)
+        logits = torch.addmm(b_q, Hflat, W_hq)            # all steps at once
+        y = Y.T.reshape(-1)
+        logp = torch.log_softmax(logits, dim=1)
+        N = y.numel()
+        loss = -logp.gather(1, y.unsqueeze(1)).sum() / N
+        # backward of mean cross-entropy: (softmax - onehot) / N
+        dlogits = logp.exp_()
+        dlogits[torch.arange(N, device=y.device), y] -= 1.0
+        dlogits /= N
+        dW_hq = Hflat.T @ dlogits
+        db_q = dlogits.sum(0)
+        dHout = (dlogits @ W_hq.T).view(T, B, Hn)
+        # derivative of the activation at every step, in one op
+        dact = (1.0 - Hs * Hs) if self.activation == "tanh" else (Hs > 0).to(Hs.dtype)
+        dHtot = torch.empty_like(Hs)                      # dL/dH_t, all paths
+        dA = torch.empty_like(Hs)
+        W_hhT = W_hh.T
+        dHtot[T - 1] = dHout[T - 1]
+        for t in range(T - 1, 0, -1):
+            torch.mul(dHtot[t], dact[t], out=dA[t])
+            torch.addmm(dHout[t - 1], dA[t], W_hhT, out=dHtot[t - 1])
+        torch.mul(dHtot[0], dact[0], out=dA[0])
+        dAflat = dA.view(T * B, Hn)
+        Hprev = torch.cat([H0.unsqueeze(0), Hs[:-1]], 0).view(T * B, Hn)
+        dW_hh = Hprev.T @ dAflat                          # one GEMM over all steps
+        db_h = dAflat.sum(0)
+        dW_xh = torch.zeros_like(W_xh).index_add_(0, XT.reshape(-1), dAflat)
+        out = StepOut(loss, [dW_xh, dW_hh, db_h, dW_hq, db_q], (Hs[T - 1].clone(),))
+        if probe:
+            out.Hs = Hs
+            out.dH = torch.linalg.vector_norm(dHtot.view(T, -1), dim=1)
+        return out
+
+
+# ------------------------------------------------------ torch.nn models
+class TorchRNN(nn.Module):
+    """d2l's RNNModel (8.6) around nn.RNN / nn.GRU / nn.LSTM, one-hot inputs."""
+
+    CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+    NAMES = {"rnn.weight_ih_l0": "W_ih", "rnn.weight_hh_l0": "W_hh",
+             "rnn.bias_ih_l0": "b_ih", "rnn.bias_hh_l0": "b_hh",
+             "linear.weight": "W_hq", "linear.bias": "b_q"}
+
+    def __init__(self, kind, vocab_size, num_hiddens, device):
+        super().__init__()
+        self.kind = kind
+        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
+        self.rnn = self.CELLS[kind](vocab_size, num_hiddens)
+        self.linear = nn.Linear(num_hiddens, vocab_size)
+        self.device = torch.device(device)
+        self.to(self.device)
+        named = list(self.named_parameters())
+        self.params = [p for _, p in named]
+        self.param_names = [self.NAMES[n] for n, _ in named]
+
+    def begin_state(self, batch_size, device=None):
+        z = torch.zeros((1, batch_size, self.num_hiddens), device=device or self.device)
+        return (z, z.clone()) if self.kind == "lstm" else (z,)
+
+    def forward(self, X, state):
+        inputs = F.one_hot(X.T.long(), self.vocab_size).type(torch.float32)
+        st = state if self.kind == "lstm" else state[0]
+        Y, st = self.rnn(inputs, st)
+        out = self.linear(Y.reshape((-1, Y.shape[-1])))
+        return out, (st if self.kind == "lstm" else (st,))
+
+    def _cell_loop(self, X, state):
+        """The same maths one step at a time, keeping each H_t for dL/dH_t.
+
+        The fused kernel hides H_t from autograd's point of view on the
+        recurrent path, so the probe needs this loop (equal within float
+        tolerance; tested)."""
+        w_ih, w_hh = self.rnn.weight_ih_l0, self.rnn.weight_hh_l0
+        b_ih, b_hh = self.rnn.bias_ih_l0, self.rnn.bias_hh_l0
+        XW = w_ih.T[X.T] + b_ih                          # one-hot @ W_ih^T, row selection
+        h = state[0][0]
+        c = state[1][0] if self.kind == "lstm" else None
+        Hs = []
+        for t in range(X.shape[1]):
+            gh = h @ w_hh.T + b_hh
+            if self.kind == "rnn":
+                h = torch.tanh(XW[t] + gh)
+            elif self.kind == "gru":
+                i_r, i_z, i_n = XW[t].chunk(3, 1)
+                h_r, h_z, h_n = gh.chunk(3, 1)
+                r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+                n = torch.tanh(i_n + r * h_n)
+                h = (1 - z) * n + z * h
+            else:
+                i, f, g, o = (XW[t] + gh).chunk(4, 1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+            h.retain_grad()
+            Hs.append(h)
+        out = self.linear(torch.cat(Hs, 0))
+        st = (h.unsqueeze(0), c.unsqueeze(0)) if self.kind == "lstm" else (h.unsqueeze(0),)
+        return out, st, Hs
+
+    def forward_backward(self, X, Y, state, probe=False):
+        for p in self.params:
+            p.grad = None
+        y = Y.T.reshape(-1)
+        if probe:
+            out, st, Hs = self._cell_loop(X, state)
+        else:
+            out, st = self(X, state)
+        loss = F.cross_entropy(out, y.long())
+        loss.backward()
+        res = StepOut(loss.detach(), [p.grad for p in self.params],
+                      tuple(s.detach() for s in st))
+        if probe:
+            res.Hs = torch.stack([h.detach() for h in Hs])
+            res.dH = torch.stack([torch.linalg.vector_norm(h.grad) for h in Hs])
+        return res
+
+    def recurrent_matrix(self):
+        """The block of W_hh that feeds the candidate state (the whole of it for RNN)."""
+        w = self.rnn.weight_hh_l0.detach()
+        H = self.num_hiddens
+        return w if self.kind == "rnn" else w[2 * H:3 * H]
+
+
+def make_model(kind, vocab_size, num_hiddens, device, activation="tanh"):
+    if kind == "scratch":
+        return ScratchRNN(vocab_size, num_hiddens, device, activation)
+    return TorchRNN(kind, vocab_size, num_hiddens, device)

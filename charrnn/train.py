@@ -1,0 +1,205 @@
+"""Training with the seed's semantics, and the probes that watch it.
+
+One iteration (d2l's train_epoch_ch8): forward all num_steps steps one token
+at a time, mean cross-entropy, ONE backward, clip the global L2 norm of the
+gradient to theta, then SGD. Sequential partitioning carries the state
+across minibatches (detached); random partitioning starts each minibatch
+from zeros.
+
+`Trainer.events()` is a generator of (kind, payload) events that the CLI and
+the app's background thread consume; it never prints and never touches a UI.
+Suspending it (a paused run) stops training between two minibatches.
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .config import RunConfig
+from .data import Corpus, batches, check_length, load_corpus
+from .generate import predict
+from .model import make_model, resolve_device
+
+SNAPSHOT_BURST = 3      # consecutive minibatches per snapshot (shows carried state)
+DIVERGE_FACTOR = 10.0   # loss above this many times ln|V| ...
+DIVERGE_STEPS = 5       # ... for this many steps in a row means diverged
+
+
+@dataclass
+class Snapshot:
+    """What the probe lanes saw in one minibatch."""
+    step: int
+    epoch: int
+    lanes: list[int]
+    H: np.ndarray          # (lanes, num_steps, num_hiddens) float16
+    H0: np.ndarray         # (lanes, num_hiddens) the state entering the minibatch
+    input_ids: np.ndarray  # (lanes, num_steps)
+    target_ids: np.ndarray
+    inputs: list[list[str]]
+    targets: list[list[str]]
+    dH: np.ndarray         # (num_steps,) ||dL/dH_t|| over the whole batch
+
+
+def grad_clipping(grads, theta):
+    """The seed's grad_clipping on a list of gradients, without a host sync.
+
+    Returns (norm before, per-parameter squared norms). Scaling by
+    min(1, theta/norm) equals the seed's `if norm > theta: g *= theta/norm`.
+    """
+    sq = torch.stack([torch.sum(g * g) for g in grads])
+    norm = torch.sqrt(sq.sum())
+    if theta is not None:
+        scale = torch.clamp(theta / norm, max=1.0)
+        torch._foreach_mul_(grads, scale)
+    return norm, sq
+
+
+def divergence(loss, grad_norm, vocab_size, high_run):
+    """The reason a run diverged at this step, or None; see DIVERGE_*."""
+    if not math.isfinite(loss):
+        return f"the loss became {loss}"
+    if not math.isfinite(grad_norm):
+        return f"the gradient norm became {grad_norm}"
+    if high_run >= DIVERGE_STEPS:
+        uniform = math.log(vocab_size)
+        return (f"the loss stayed above {DIVERGE_FACTOR:g} × ln|V| = "
+                f"{DIVERGE_FACTOR * uniform:.1f} (a uniform guess scores {uniform:.2f}) "
+                f"for {DIVERGE_STEPS} steps, last {loss:.3g}")
+    return None
+
+
+class Trainer:
+    def __init__(self, cfg: RunConfig, corpus: Corpus | None = None):
+        self.cfg = cfg
+        self.device = resolve_device(cfg.device)
+        self.corpus = corpus or load_corpus(cfg.corpus, cfg.tokens, cfg.max_tokens, cfg.text)
+        check_length(self.corpus, cfg.batch_size, cfg.num_steps)
+        self.vocab = self.corpus.vocab
+        torch.manual_seed(cfg.seed)
+        self.model = make_model(cfg.model, len(self.vocab), cfg.num_hiddens, self.device,
+                                cfg.activation)
+        self.rng = random.Random(cfg.seed)
+        self.step = 0
+        self.epoch = 0
+        self.train_time = 0.0
+        # host syncs are cheap on the CPU; on a GPU flush probe values in batches
+        self.flush_every = 1 if self.device.type == "cpu" else 16
+
+    @property
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.model.params)
+
+    def predict(self, prefix=None, num_preds=None, **kw):
+        return predict(prefix or self.cfg.prefix, num_preds or self.cfg.num_preds,
+                       self.model, self.vocab, self.device, tokens=self.cfg.tokens, **kw)
+
+    def _snapshot(self, X, Y, state_in, out) -> Snapshot:
+        lanes = list(self.cfg.probe_lanes)
+        idx = torch.tensor(lanes)
+        H0 = state_in[0].reshape(-1, self.cfg.batch_size, self.cfg.num_hiddens)[-1]
+        Xl, Yl = X[idx].cpu().numpy(), Y[idx].cpu().numpy()
+        return Snapshot(
+            step=self.step, epoch=self.epoch, lanes=lanes,
+            H=out.Hs[:, idx.to(out.Hs.device)].transpose(0, 1).cpu().numpy().astype(np.float16),
+            H0=H0[idx.to(H0.device)].cpu().numpy().astype(np.float16),
+            input_ids=Xl, target_ids=Yl,
+            inputs=[self.vocab.to_tokens(r) for r in Xl],
+            targets=[self.vocab.to_tokens(r) for r in Yl],
+            dH=out.dH.cpu().numpy().astype(np.float32))
+
+    def _spectral(self):
+        W = self.model.recurrent_matrix().float().cpu()
+        radius = float(torch.linalg.eigvals(W).abs().max())
+        sigma = float(torch.linalg.matrix_norm(W, ord=2))
+        return {"step": self.step, "radius": radius, "sigma_max": sigma}
+
+    def _wants_probe(self, step):
+        return (step - 1) % self.cfg.snapshot_every < SNAPSHOT_BURST
+
+    def events(self):
+        """Yield ("start"|"step"|"snapshot"|"spectral"|"epoch"|"sample"|"end", payload)."""
+        cfg, model = self.cfg, self.model
+        V = len(self.vocab)
+        high_limit = DIVERGE_FACTOR * math.log(max(V, 2))
+        high_run = 0
+        yield "start", {"vocab_size": V, "num_tokens": self.corpus.num_tokens,
+                        "corpus": self.corpus.name, "warning": self.corpus.warning,
+                        "device": str(self.device), "num_params": self.num_params,
+                        "param_names": list(model.param_names)}
+        last_sample = time.perf_counter()
+        for epoch in range(1, cfg.num_epochs + 1):
+            self.epoch = epoch
+            state = None
+            loss_sum, n_tok, ep_time = 0.0, 0, 0.0
+            pending = []   # (step, stats tensor, tokens, seconds)
+            for X, Y in batches(self.corpus.corpus, cfg.batch_size, cfg.num_steps,
+                                cfg.random_iter, self.rng):
+                t0 = time.perf_counter()
+                self.step += 1
+                if state is None or cfg.random_iter:
+                    state = model.begin_state(X.shape[0], self.device)
+                X, Y = X.to(self.device), Y.to(self.device)
+                probe = self._wants_probe(self.step)
+                state_in = state
+                out = model.forward_backward(X, Y, state, probe=probe)
+                state = out.state  # already detached: the next minibatch carries it
+                norm, sq = grad_clipping(out.grads, cfg.theta)
+                with torch.no_grad():
+                    torch._foreach_add_(model.params, out.grads, alpha=-cfg.lr)
+                stats = torch.cat([out.loss.reshape(1).float(), norm.reshape(1), sq.sqrt()])
+                snap = self._snapshot(X, Y, state_in, out) if probe else None
+                if self.step == 1 or self.step % cfg.spectral_every == 0:
+                    yield "spectral", self._spectral()  # rare: its sync does not matter
+                pending.append((self.step, stats, Y.numel(), snap, time.perf_counter() - t0))
+                if len(pending) < self.flush_every and not probe:
+                    continue
+                t1 = time.perf_counter()
+                values = torch.stack([p[1] for p in pending]).cpu().tolist()
+                flush_dt = time.perf_counter() - t1
+                for (step, _, ntok, snap, dt), row in zip(pending, values):
+                    dt += flush_dt / len(pending)
+                    loss, gnorm = row[0], row[1]
+                    clipped = cfg.theta is not None and gnorm > cfg.theta
+                    loss_sum += loss * ntok
+                    n_tok += ntok
+                    ep_time += dt
+                    self.train_time += dt
+                    high_run = high_run + 1 if loss > high_limit else 0
+                    yield "step", {
+                        "step": step, "epoch": epoch, "loss": loss, "grad_norm": gnorm,
+                        "grad_norm_clipped": min(gnorm, cfg.theta) if clipped else gnorm,
+                        "clipped": clipped, "param_norms": row[2:],
+                        "tokens_per_s": ntok / dt if dt > 0 else 0.0,
+                        "time": self.train_time}
+                    if snap is not None:
+                        yield "snapshot", snap
+                    reason = divergence(loss, gnorm, V, high_run)
+                    if reason:
+                        yield "end", {"status": "diverged",
+                                      "message": f"Diverged at step {step}, epoch {epoch}: "
+                                                 f"{reason}."}
+                        return
+                pending = []
+            if n_tok == 0:
+                continue
+            ppl = math.exp(loss_sum / n_tok) if loss_sum / n_tok < 700 else math.inf
+            yield "epoch", {"epoch": epoch, "perplexity": ppl,
+                            "tokens_per_s": n_tok / ep_time if ep_time > 0 else 0.0,
+                            "time": self.train_time, "step": self.step}
+            if math.isinf(ppl):
+                yield "end", {"status": "diverged",
+                              "message": f"Diverged in epoch {epoch} (step {self.step}): "
+                                         "the perplexity overflowed to infinity."}
+                return
+            now = time.perf_counter()
+            if epoch % cfg.sample_every == 0 or epoch == cfg.num_epochs or now - last_sample > 5:
+                last_sample = now
+                pred = self.predict()
+                yield "sample", {"epoch": epoch, "step": self.step, "prefix": pred.prefix,
+                                 "text": pred.text, "generated": pred.generated}
+        yield "end", {"status": "finished", "message": ""}

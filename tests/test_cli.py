@@ -1,0 +1,60 @@
+"""`python -m charrnn train`: the contract other tools rely on."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def run_cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "charrnn", "train", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_json_lines_per_epoch_then_final():
+    r = run_cli("--num-epochs", "3", "--num-hiddens", "64", "--json")
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [x["epoch"] for x in lines[:-1]] == [1, 2, 3]
+    assert all(set(x) == {"epoch", "perplexity", "tokens_per_s"} for x in lines[:-1])
+    final = lines[-1]
+    assert final["final"] is True and final["status"] == "finished"
+    assert final["vocab_size"] == 28 and final["num_tokens"] == 10000
+    assert final["sample"].startswith("time traveller ") and final["seconds"] > 0
+    assert final["perplexity"] == lines[-2]["perplexity"] < 28
+
+
+def test_readable_summary_without_json():
+    r = run_cli("--num-epochs", "2", "--num-hiddens", "32")
+    assert r.returncode == 0, r.stderr
+    assert "status finished" in r.stdout and "tokens/s" in r.stdout
+    assert "epoch 2/2" in r.stderr and "vocabulary 28" in r.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--num-hiddens", "0"], "num_hiddens must be between 1 and 4096"),
+    (["--lr", "nan"], "lr must be a finite number"),
+    (["--batch-size", "abc"], "invalid int value"),
+    (["--device", "cuda:7"], "not available"),
+    (["--corpus", "/nonexistent.txt"], "No such corpus file"),
+    (["--model", "transformer"], "invalid choice"),
+])
+def test_bad_input_is_one_line_and_non_zero(args, message):
+    r = run_cli(*args, "--num-epochs", "1")
+    assert r.returncode != 0
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and "Traceback" not in r.stderr
+
+
+def test_binary_file_is_refused(tmp_path):
+    f = tmp_path / "x.bin"
+    f.write_bytes(b"\x00\x01\x02" * 1000)
+    r = run_cli("--corpus", str(f))
+    assert r.returncode == 2 and "binary" in r.stderr
+
+
+def test_divergence_exits_non_zero_with_status():
+    r = run_cli("--lr", "1e6", "--theta", "none", "--num-epochs", "20", "--json")
+    final = json.loads(r.stdout.splitlines()[-1])
+    assert r.returncode == 3 and final["status"] == "diverged"
+    assert "Diverged at step" in final["message"]

@@ -1,0 +1,279 @@
+"""The engine against the seed's own code (tests/seed_reference.py)."""
+import math
+import os
+import random
+from pathlib import Path
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from charrnn import data
+from charrnn.config import RunConfig
+from charrnn.generate import predict
+from charrnn.model import DeviceError, ScratchRNN, TorchRNN, resolve_device
+from charrnn.train import Trainer, grad_clipping
+from tests import seed_reference as seed
+
+BOOK = Path(os.environ["CHARRNN_DATA_DIR"]) / "timemachine.txt"
+
+
+@pytest.fixture(scope="module")
+def book():
+    return data.load_corpus("timemachine", "d2l", -1)
+
+
+def test_book_has_d2l_sizes_and_indices(book):
+    ref_corpus, ref_vocab = seed.load_corpus_time_machine(BOOK)
+    assert book.name == "The Time Machine" and book.warning is None
+    assert book.num_tokens == 170580 == len(ref_corpus)
+    assert len(book.vocab) == 28 == len(ref_vocab)
+    assert book.vocab.idx_to_token == ref_vocab.idx_to_token
+    assert book.corpus == ref_corpus
+    assert book.vocab.idx_to_token[:4] == ["<unk>", " ", "e", "t"]
+
+
+def test_max_tokens_truncates_after_building_the_vocab():
+    c = data.load_corpus("timemachine", "d2l", 10000)
+    ref_corpus, _ = seed.load_corpus_time_machine(BOOK, 10000)
+    assert c.num_tokens == 10000 and c.corpus == ref_corpus and len(c.vocab) == 28
+
+
+@pytest.mark.parametrize("random_iter", [False, True])
+def test_partitioning_equals_d2l(book, random_iter):
+    corpus = book.corpus[:3000]
+    random.seed(7)
+    fn = seed.seq_data_iter_random if random_iter else seed.seq_data_iter_sequential
+    ref = list(fn(corpus, 4, 7))
+    ours = list(data.batches(corpus, 4, 7, random_iter, random.Random(7)))
+    assert len(ours) == len(ref) > 10
+    for (X, Y), (RX, RY) in zip(ours, ref):
+        assert torch.equal(X, RX) and torch.equal(Y, RY)
+
+
+def test_sequential_rows_continue_across_minibatches():
+    corpus = list(range(35))
+    out = list(data.seq_data_iter_sequential(corpus, 2, 5, random.Random(3)))
+    for (X0, Y0), (X1, _) in zip(out, out[1:]):
+        assert torch.equal(X1[:, 0], X0[:, -1] + 1)  # row i of k+1 continues row i of k
+        assert torch.equal(Y0, X0 + 1)
+
+
+def test_random_minibatches_are_label_shifted_subsequences():
+    corpus = list(range(200))
+    for X, Y in data.seq_data_iter_random(corpus, 3, 5, random.Random(1)):
+        assert torch.equal(Y, X + 1)
+        assert torch.equal(X[:, 1:] - X[:, :-1], torch.ones(3, 4, dtype=X.dtype))
+
+
+def _twin_models(vocab_size=28, num_hiddens=64, seed_=0):
+    torch.manual_seed(seed_)
+    ref = seed.RNNModelScratch(vocab_size, num_hiddens, "cpu", seed.get_params,
+                               seed.init_rnn_state, seed.rnn)
+    torch.manual_seed(seed_)
+    ours = ScratchRNN(vocab_size, num_hiddens, "cpu")
+    for a, b in zip(ours.params, ref.params):
+        assert torch.equal(a, b)  # same initialisation from the same seed
+    return ours, ref
+
+
+def test_scratch_forward_is_the_seeds():
+    ours, ref = _twin_models()
+    X = torch.randint(0, 28, (3, 6))
+    state = ours.begin_state(3)
+    Yo, (Ho,) = ours(X, state)
+    Yr, (Hr,) = ref(X, ref.begin_state(3, "cpu"))
+    assert Yo.shape == (18, 28)
+    torch.testing.assert_close(Yo, Yr, rtol=0, atol=0)
+    torch.testing.assert_close(Ho, Hr, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("num_hiddens", [64, 512])
+def test_fast_bptt_equals_autograd_on_the_seed(num_hiddens):
+    ours, ref = _twin_models(num_hiddens=num_hiddens)
+    g = torch.Generator().manual_seed(1)
+    X = torch.randint(0, 28, (32, 35), generator=g)
+    Y = torch.randint(0, 28, (32, 35), generator=g)
+    H0 = torch.randn(32, num_hiddens, generator=g) * 0.5
+    out = ours.forward_backward(X, Y, (H0,), probe=True)
+    y_hat, (H,) = ref(X, (H0.clone(),))
+    loss = F.cross_entropy(y_hat, Y.T.reshape(-1).long()).mean()
+    loss.backward()
+    torch.testing.assert_close(out.loss, loss.detach(), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(out.state[0], H.detach(), rtol=1e-5, atol=1e-6)
+    for g_ours, p in zip(out.grads, ref.params):
+        torch.testing.assert_close(g_ours, p.grad, rtol=1e-4, atol=1e-7)
+    assert out.Hs.shape == (35, 32, num_hiddens) and out.dH.shape == (35,)
+
+
+def test_dH_probe_is_the_gradient_of_the_loss_wrt_each_hidden_state():
+    ours, ref = _twin_models(num_hiddens=16)
+    X = torch.randint(0, 28, (4, 6))
+    Y = torch.randint(0, 28, (4, 6))
+    out = ours.forward_backward(X, Y, ours.begin_state(4), probe=True)
+    # autograd with every H_t retained
+    W_xh, W_hh, b_h, W_hq, b_q = ref.params
+    H = torch.zeros(4, 16)
+    Hs, outs = [], []
+    for X_t in F.one_hot(X.T, 28).float():
+        H = torch.tanh(X_t @ W_xh + H @ W_hh + b_h)
+        H.retain_grad()
+        Hs.append(H)
+        outs.append(H @ W_hq + b_q)
+    F.cross_entropy(torch.cat(outs), Y.T.reshape(-1)).backward()
+    expected = torch.stack([h.grad.norm() for h in Hs])
+    torch.testing.assert_close(out.dH, expected, rtol=1e-5, atol=1e-9)
+    # gradients shrink going back in time at initialisation: vanishing is visible
+    assert out.dH[0] < out.dH[-1]
+
+
+@pytest.mark.parametrize("theta", [1.0, 1e-3, 1e6])
+def test_clipping_equals_the_seed_and_clip_grad_norm(theta):
+    g = torch.Generator().manual_seed(2)
+    grads = [torch.randn(5, 7, generator=g), torch.randn(7, generator=g) * 3]
+    ref_p = [torch.zeros_like(x, requires_grad=True) for x in grads]
+    for p, x in zip(ref_p, grads):
+        p.grad = x.clone()
+    net = type("Net", (), {"params": ref_p})()
+    seed.grad_clipping(net, theta)
+    tch = [x.clone().requires_grad_() for x in grads]
+    for p, x in zip(tch, grads):
+        p.grad = x.clone()
+    total = torch.nn.utils.clip_grad_norm_(tch, theta)
+    ours = [x.clone() for x in grads]
+    norm, sq = grad_clipping(ours, theta)
+    torch.testing.assert_close(norm, total)
+    torch.testing.assert_close(sq.sum().sqrt(), total)
+    for o, r, t in zip(ours, ref_p, tch):
+        torch.testing.assert_close(o, r.grad, rtol=1e-6, atol=1e-7)
+        torch.testing.assert_close(o, t.grad, rtol=1e-5, atol=1e-6)
+    after = torch.sqrt(sum((o * o).sum() for o in ours))
+    assert float(after) == pytest.approx(min(float(norm), theta), rel=1e-5)
+
+
+@pytest.mark.parametrize("random_iter", [False, True])
+def test_training_follows_the_seeds_loss_curve(random_iter):
+    """Two epochs of d2l's training loop vs ours: same perplexities and weights."""
+    cfg = RunConfig(num_hiddens=64, num_epochs=2, max_tokens=3000, batch_size=8,
+                    num_steps=10, lr=1.0, theta=1.0, random_iter=random_iter,
+                    seed=5, device="cpu").validate()
+    trainer = Trainer(cfg)
+    ours = [ev["perplexity"] for k, ev in trainer.events() if k == "epoch"]
+
+    torch.manual_seed(5)
+    random.seed(5)
+    corpus, vocab = seed.load_corpus_time_machine(BOOK, 3000)
+    net = seed.RNNModelScratch(len(vocab), 64, "cpu", seed.get_params,
+                               seed.init_rnn_state, seed.rnn)
+    loss = torch.nn.CrossEntropyLoss()
+    it = seed.seq_data_iter_random if random_iter else seed.seq_data_iter_sequential
+    ref = []
+    for _ in range(2):
+        ref.append(seed.train_epoch_ch8(
+            net, it(corpus, 8, 10), loss,
+            lambda batch_size: seed.sgd(net.params, 1.0, batch_size), "cpu", random_iter))
+    assert ours == pytest.approx(ref, rel=1e-4)
+    for a, b in zip(trainer.model.params, net.params):
+        torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-3, atol=1e-5)
+
+
+def test_records_hold_the_probes():
+    cfg = RunConfig(num_hiddens=32, num_epochs=1, max_tokens=2000, batch_size=4,
+                    num_steps=8, theta=0.01, snapshot_every=5, probe_lanes=(0, 2)).validate()
+    events = list(Trainer(cfg).events())
+    steps = [e for k, e in events if k == "step"]
+    snaps = [e for k, e in events if k == "snapshot"]
+    assert steps and all(s["clipped"] for s in steps)  # tiny theta clips every step
+    assert all(s["grad_norm_clipped"] == pytest.approx(0.01) for s in steps)
+    assert all(s["grad_norm"] > 0.01 for s in steps)
+    assert len(steps[0]["param_norms"]) == 5
+    total = math.sqrt(sum(x * x for x in steps[0]["param_norms"]))
+    assert total == pytest.approx(steps[0]["grad_norm"], rel=1e-5)
+    assert [s.step for s in snaps[:4]] == [1, 2, 3, 6]  # bursts of consecutive minibatches
+    s = snaps[0]
+    assert s.H.shape == (2, 8, 32) and s.dH.shape == (8,) and s.lanes == [0, 2]
+    assert "".join(s.targets[0][:-1]) == "".join(s.inputs[0][1:])
+    # sequential: the state entering minibatch 2 is the last state of minibatch 1
+    assert (abs(snaps[1].H0.astype(float) - s.H[:, -1].astype(float)) < 1e-2).all()
+    assert events[-1] == ("end", {"status": "finished", "message": ""})
+
+
+def test_no_clipping_when_theta_is_off():
+    cfg = RunConfig(num_hiddens=32, num_epochs=1, max_tokens=2000, batch_size=4,
+                    num_steps=8, theta=0).validate()
+    steps = [e for k, e in Trainer(cfg).events() if k == "step"]
+    assert not any(s["clipped"] for s in steps)
+    assert all(s["grad_norm"] == s["grad_norm_clipped"] for s in steps)
+
+
+def test_huge_lr_without_clipping_diverges_with_a_reason():
+    """lr 1e6, no clipping: the loss jumps to ~1e8 yet stays finite."""
+    cfg = RunConfig(num_epochs=50, lr=1e6, theta=None, max_tokens=10000).validate()
+    events = list(Trainer(cfg).events())
+    kind, end = events[-1]
+    assert kind == "end" and end["status"] == "diverged"
+    assert "Diverged at step" in end["message"] and "ln|V|" in end["message"]
+    losses = [e["loss"] for k, e in events if k == "step"]
+    assert max(losses) > 1e3 and len(losses) < 50
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+def test_torch_models_probe_loop_equals_the_fused_kernel(kind):
+    torch.manual_seed(0)
+    m = TorchRNN(kind, 28, 16, "cpu")
+    X = torch.randint(0, 28, (4, 7))
+    Y = torch.randint(0, 28, (4, 7))
+    a = m.forward_backward(X, Y, m.begin_state(4), probe=False)
+    ga = [g.clone() for g in a.grads]
+    b = m.forward_backward(X, Y, m.begin_state(4), probe=True)
+    torch.testing.assert_close(a.loss, b.loss, rtol=1e-6, atol=1e-6)
+    for x, y in zip(ga, b.grads):
+        torch.testing.assert_close(x, y, rtol=1e-4, atol=1e-6)
+    assert b.Hs.shape == (7, 4, 16) and b.dH.shape == (7,)
+    assert m.param_names[:2] == ["W_ih", "W_hh"] and "b_hh" in m.param_names
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+def test_torch_models_train_and_snapshot(kind):
+    cfg = RunConfig(model=kind, num_hiddens=16, num_epochs=2, max_tokens=1500,
+                    batch_size=4, num_steps=6, snapshot_every=4).validate()
+    events = list(Trainer(cfg).events())
+    assert events[-1][1]["status"] == "finished"
+    assert any(k == "snapshot" for k, _ in events)
+    assert any(k == "spectral" for k, _ in events)
+
+
+def test_predict_is_predict_ch8():
+    ours, ref = _twin_models(num_hiddens=32)
+    vocab = data.load_corpus("timemachine", "d2l", 10000).vocab
+    got = predict("time traveller", 20, ours, vocab, "cpu", tokens="d2l")
+    assert got.text == seed.predict_ch8("time traveller", 20, ref, vocab, "cpu")
+    assert got.generated == got.text[len("time traveller"):] and len(got.generated) == 20
+
+
+def test_predict_handles_unknown_characters_and_temperature():
+    ours, _ = _twin_models(num_hiddens=32)
+    vocab = data.load_corpus("timemachine", "d2l", 10000).vocab
+    got = predict("Time, Traveller!", 5, ours, vocab, "cpu", tokens="d2l")
+    assert got.prefix == "time traveller " and not got.unknown  # d2l preprocessing
+    raw = predict("日本x", 5, ours, vocab, "cpu", tokens="raw", temperature=0.8, top_k=3,
+                  generator=torch.Generator().manual_seed(0))
+    assert raw.unknown == ["日", "本"] and len(raw.top_chars) == 5
+    assert all(len(p) == 3 and p == sorted(p, reverse=True) for p in raw.top_probs)
+
+
+def test_unavailable_device_is_a_clear_error():
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="not available"):
+            resolve_device("cuda")
+    with pytest.raises(DeviceError, match="unknown device"):
+        resolve_device("tpu")
+    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
+
+
+def test_seed_makes_runs_reproducible():
+    cfg = RunConfig(num_hiddens=32, num_epochs=2, max_tokens=2000, batch_size=4,
+                    num_steps=8, random_iter=True, seed=3).validate()
+    a = [e["loss"] for k, e in Trainer(cfg).events() if k == "step"]
+    b = [e["loss"] for k, e in Trainer(cfg).events() if k == "step"]
+    assert a == b
