@@ -1,0 +1,317 @@
+"""Runs: a config, a background training thread, controls, a log; and the
+process-wide registry that every browser session shares.
+
+The training thread never touches the UI: it consumes `Trainer.events()` and
+writes into the run's `RunLog`. Controls (pause, resume, step, stop) are
+events it checks between minibatches. Any exception in the thread becomes the
+run's `failed` status with its message; the thread never dies silently.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+import traceback
+from datetime import datetime
+from pathlib import Path
+
+import torch
+
+from . import store
+from .config import RunConfig
+from .log import RunLog
+from .model import make_model
+from .threads import configure_threads
+
+ACTIVE = ("queued", "running", "paused")
+ENDED = ("finished", "stopped", "diverged", "failed")
+
+
+def default_name(cfg: RunConfig) -> str:
+    clip = f"θ={cfg.theta:g}" if cfg.clipping else "no clip"
+    part = "random" if cfg.random_iter else "seq"
+    act = "" if cfg.activation == "tanh" else f" {cfg.activation}"
+    return f"{cfg.model}{act} h{cfg.num_hiddens} lr={cfg.lr:g} {clip} {part}"
+
+
+class Run:
+    def __init__(self, cfg: RunConfig, run_id: str, root: Path, on_end=None):
+        self.config = cfg
+        self.id = run_id
+        self.name = cfg.name or default_name(cfg)
+        self.folder = store.run_path(root, run_id)
+        self.created = time.time()
+        self.status = "queued"
+        self.message = ""
+        self.info: dict = {}            # from the trainer's "start" event
+        self.log = RunLog()
+        self.idx_to_token: list[str] = []
+        self.total_steps = None         # estimated after the first epoch
+        self._trainer = None
+        self._model = None              # for a run loaded from disk
+        self._thread = None
+        self._on_end = on_end
+        self._stop = threading.Event()
+        self._resume = threading.Event()
+        self._resume.set()
+        self._step_once = threading.Event()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ controls
+    def start(self):
+        with self._lock:
+            if self._thread is not None:
+                return
+            self.status = "running"
+            self._thread = threading.Thread(target=self._main, name=f"train-{self.id}",
+                                            daemon=True)
+        self._save_meta()
+        self._thread.start()
+
+    def pause(self):
+        with self._lock:
+            if self.status == "running":
+                self._resume.clear()
+                self.status = "paused"
+
+    def resume(self):
+        with self._lock:
+            if self.status == "paused":
+                self.status = "running"
+                self._step_once.clear()
+                self._resume.set()
+
+    def step(self):
+        """Advance by one minibatch while paused."""
+        if self.status == "paused":
+            self._step_once.set()
+            self._resume.set()
+
+    def stop(self):
+        with self._lock:
+            if self.status == "queued":
+                self.status, self.message = "stopped", "stopped before it started"
+                self._end()
+                return
+        self._stop.set()
+        self._resume.set()
+
+    def join(self, timeout=None):
+        if self._thread:
+            self._thread.join(timeout)
+
+    @property
+    def is_active(self):
+        return self.status in ACTIVE
+
+    # ------------------------------------------------------------ thread
+    def _main(self):
+        try:
+            configure_threads()
+            from .train import Trainer
+            self._trainer = trainer = Trainer(self.config)
+            self.idx_to_token = list(trainer.vocab.idx_to_token)
+            self.log = RunLog(trainer.model.param_names, self.config.num_steps)
+            for kind, ev in trainer.events():
+                if kind == "step":
+                    self.log.add_step(ev)
+                    if ev["epoch"] == 2 and self.total_steps is None:
+                        self.total_steps = (ev["step"] - 1) * self.config.num_epochs
+                    if not self._checkpoint():
+                        break
+                elif kind == "snapshot":
+                    self.log.add_snapshot(ev)
+                elif kind == "epoch":
+                    self.log.add_epoch(ev)
+                elif kind == "spectral":
+                    self.log.add_spectral(ev)
+                elif kind == "sample":
+                    self.log.add_sample(ev)
+                elif kind == "start":
+                    self.info = ev
+                    self._save_meta()
+                elif kind == "end":
+                    self.status, self.message = ev["status"], ev["message"]
+            else:
+                if self.status in ("running", "paused"):
+                    self.status = "finished"
+            if self._stop.is_set() and self.status not in ENDED:
+                self.status, self.message = "stopped", f"stopped at step {self.log.num_steps_logged}"
+        except Exception as exc:  # the thread must never die silently
+            self.status = "failed"
+            self.message = f"{exc.__class__.__name__}: {exc}"
+            self.traceback = traceback.format_exc()
+        finally:
+            self._end()
+
+    def _checkpoint(self) -> bool:
+        """Between minibatches: honour pause / step / stop. False = stop now."""
+        while not self._resume.wait(0.2):
+            if self._stop.is_set():
+                return False
+        if self._step_once.is_set():  # one step was granted: block before the next
+            self._step_once.clear()
+            self._resume.clear()
+        return not self._stop.is_set()
+
+    def _end(self):
+        try:
+            self.save()
+        except Exception as exc:  # a full disk must not hide how the run ended
+            self.message = (self.message + f" (could not save: {exc})").strip()
+        if self._on_end:
+            self._on_end(self)
+
+    # ------------------------------------------------------------ data
+    def model(self):
+        """A model with a copy of the current weights (safe while training)."""
+        src = self._trainer.model if self._trainer else self._model
+        if src is None:
+            return None
+        cfg = self.config
+        m = make_model(cfg.model, len(self.idx_to_token), cfg.num_hiddens, "cpu", cfg.activation)
+        sd = src.state_dict()
+        m.load_state_dict({k: v.detach().cpu().clone() for k, v in sd.items()})
+        return m
+
+    def vocab(self):
+        from .data import Vocab
+        v = Vocab()
+        v.idx_to_token = list(self.idx_to_token)
+        v.token_to_idx = {t: i for i, t in enumerate(v.idx_to_token)}
+        return v
+
+    def progress(self) -> dict:
+        """Numbers for the status line: step, epoch, tokens/s, ETA."""
+        last = self.log.last_step() or {}
+        ep = self.log.epochs.last() or {}
+        step = int(last.get("step", 0))
+        speed = ep.get("tokens_per_s") or last.get("tokens_per_s") or 0.0
+        eta = None
+        if self.total_steps and step and last.get("time"):
+            eta = max(0.0, (self.total_steps - step) * last["time"] / step)
+        return {"step": step, "epoch": int(last.get("epoch", 0)),
+                "num_epochs": self.config.num_epochs, "tokens_per_s": speed,
+                "total_steps": self.total_steps, "eta_s": eta,
+                "perplexity": ep.get("perplexity")}
+
+    # ------------------------------------------------------------ disk
+    def meta(self) -> dict:
+        return {"id": self.id, "name": self.name, "created": self.created,
+                "status": self.status, "message": self.message, "info": self.info,
+                "idx_to_token": self.idx_to_token, "total_steps": self.total_steps}
+
+    def _save_meta(self):
+        store.write_json(self.folder / "config.json", self.config.to_dict())
+        store.write_json(self.folder / "meta.json", self.meta())
+
+    def save(self):
+        self._save_meta()
+        store.save_log(self.folder, self.log)
+        m = self._trainer.model if self._trainer else None
+        if m is not None:
+            store.save_weights(self.folder / "weights.pt", m.state_dict())
+
+    @classmethod
+    def load(cls, folder: Path) -> "Run":
+        meta = store.read_json(folder / "meta.json")
+        try:
+            cfg = RunConfig.from_dict(store.read_json(folder / "config.json"))
+        except ValueError as exc:
+            raise store.StoreError(f"run {folder.name} has an invalid config ({exc})") from None
+        run = cls(cfg, folder.name, folder.parent)
+        run.name = meta.get("name") or run.name
+        run.created = meta.get("created", run.created)
+        run.status, run.message = meta.get("status", "stopped"), meta.get("message", "")
+        if run.status in ACTIVE:  # the server stopped while it trained
+            run.status, run.message = "stopped", "the server stopped during training"
+        run.info = meta.get("info", {})
+        run.total_steps = meta.get("total_steps")
+        run.idx_to_token = list(meta.get("idx_to_token", []))
+        run.log = store.load_log(folder, run.info.get("param_names", []), cfg.num_steps,
+                                 run.idx_to_token)
+        run._thread = threading.Thread()  # never startable again
+        if (folder / "weights.pt").exists() and run.idx_to_token:
+            sd = store.load_weights(folder / "weights.pt")
+            m = make_model(cfg.model, len(run.idx_to_token), cfg.num_hiddens, "cpu",
+                           cfg.activation)
+            try:
+                m.load_state_dict(sd)
+            except (KeyError, RuntimeError) as exc:
+                raise store.StoreError(f"weights of run {folder.name} do not fit its "
+                                       f"model ({exc.__class__.__name__})") from None
+            run._model = m
+        return run
+
+
+class Registry:
+    """All runs of this server process; at most `max_active` train at once."""
+
+    def __init__(self, root: Path | None = None, max_active: int | None = None):
+        self.root = Path(root) if root else store.runs_dir()
+        self.max_active = max_active or int(os.environ.get("CHARRNN_MAX_ACTIVE", 1))
+        self._runs: dict[str, Run] = {}
+        self._lock = threading.RLock()
+        self.problems: list[str] = []       # run folders that could not be read
+        self._load_all()
+
+    def _load_all(self):
+        if not self.root.is_dir():
+            return
+        for folder in sorted(self.root.iterdir()):
+            if not folder.is_dir() or not store.RUN_ID.match(folder.name):
+                continue
+            if not (folder / "meta.json").exists():
+                continue
+            try:
+                run = Run.load(folder)
+            except Exception as exc:
+                self.problems.append(f"{folder.name}: {exc}")
+                continue
+            self._runs[run.id] = run
+
+    def create(self, cfg: RunConfig, start=True) -> Run:
+        cfg.validate()
+        run_id = datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+        run = Run(cfg, run_id, self.root, on_end=self._on_end)
+        with self._lock:
+            self._runs[run.id] = run
+        if start:
+            self._schedule()
+        return run
+
+    def _on_end(self, run):
+        self._schedule()
+
+    def _schedule(self):
+        with self._lock:
+            active = [r for r in self._runs.values() if r.status in ("running", "paused")]
+            queued = sorted((r for r in self._runs.values()
+                             if r.status == "queued" and r._thread is None),
+                            key=lambda r: r.created)
+            for run in queued[: max(0, self.max_active - len(active))]:
+                run.start()
+
+    def get(self, run_id) -> Run | None:
+        return self._runs.get(run_id)
+
+    def list(self) -> list[Run]:
+        """Newest first."""
+        return sorted(self._runs.values(), key=lambda r: r.created, reverse=True)
+
+    def delete(self, run_id):
+        run = self._runs.get(run_id)
+        if run is None:
+            return
+        run.stop()
+        run.join(5)
+        with self._lock:
+            self._runs.pop(run_id, None)
+        store.delete_run(self.root, run_id)
+
+    def stop_all(self):
+        for run in list(self._runs.values()):
+            run.stop()
+        for run in list(self._runs.values()):
+            run.join(5)

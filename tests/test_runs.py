@@ -1,0 +1,135 @@
+"""Runs in the background: controls, failures, the registry, the disk."""
+import time
+
+import pytest
+import torch
+
+from charrnn import store
+from charrnn.config import RunConfig
+from charrnn.runs import Registry, Run
+
+
+def small(**kw):
+    base = dict(num_hiddens=32, batch_size=4, num_steps=8, max_tokens=3000,
+                num_epochs=400, snapshot_every=5)
+    base.update(kw)
+    return RunConfig(**base).validate()
+
+
+def wait_for(pred, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture
+def reg(tmp_path):
+    r = Registry(tmp_path / "runs", max_active=1)
+    yield r
+    r.stop_all()
+
+
+def test_pause_stops_the_steps_and_step_advances_exactly_one(reg):
+    run = reg.create(small())
+    assert wait_for(lambda: run.log.num_steps_logged >= 5)
+    run.pause()
+    time.sleep(0.3)
+    n = run.log.num_steps_logged
+    time.sleep(0.5)
+    assert run.log.num_steps_logged == n and run.status == "paused"
+    run.step()
+    assert wait_for(lambda: run.log.num_steps_logged == n + 1)
+    time.sleep(0.4)
+    assert run.log.num_steps_logged == n + 1
+    run.resume()
+    assert wait_for(lambda: run.log.num_steps_logged > n + 5)
+    run.stop()
+    run.join(10)
+    assert run.status == "stopped" and "stopped at step" in run.message
+
+
+def test_runs_over_the_cap_queue_then_start(reg):
+    a = reg.create(small(num_epochs=2))
+    b = reg.create(small(num_epochs=2))
+    assert a.status == "running" and b.status == "queued"
+    assert wait_for(lambda: b.status == "finished", 60)
+    assert a.status == "finished" and b.log.epochs.n == 2
+
+
+def test_an_exception_in_the_thread_becomes_failed(reg, monkeypatch):
+    from charrnn import train
+
+    def boom(self, *a, **k):
+        raise RuntimeError("simulated fault in forward")
+    monkeypatch.setattr(train.Trainer, "events", boom)
+    run = reg.create(small())
+    assert wait_for(lambda: run.status == "failed")
+    assert run.message == "RuntimeError: simulated fault in forward"
+    ok = reg.create(small(num_epochs=1))  # the next run still trains
+    monkeypatch.undo()
+    assert wait_for(lambda: ok.status in ("finished", "failed"), 30)
+
+
+def test_bad_corpus_fails_with_its_message(reg):
+    run = reg.create(small(corpus="text", text="too short", tokens="raw"))
+    assert wait_for(lambda: run.status == "failed")
+    assert "too short for one minibatch" in run.message
+
+
+def test_finished_run_survives_a_registry_restart(reg, tmp_path):
+    run = reg.create(small(num_epochs=3))
+    assert wait_for(lambda: run.status == "finished", 60)
+    again = Registry(tmp_path / "runs")
+    loaded = again.get(run.id)
+    assert loaded.status == "finished" and loaded.name == run.name
+    assert loaded.log.steps.n == run.log.steps.n
+    assert (loaded.log.step_columns()["loss"] == run.log.step_columns()["loss"]).all()
+    assert len(loaded.log.snapshots()) == len(run.log.snapshots())
+    assert loaded.log.snapshots()[0].inputs == run.log.snapshots()[0].inputs
+    for a, b in zip(loaded.model().params, run.model().params):
+        assert torch.equal(a, b)
+    reg.delete(run.id)
+    assert not (tmp_path / "runs" / run.id).exists() and reg.get(run.id) is None
+
+
+def test_damaged_runs_are_reported_not_fatal(tmp_path):
+    bad = tmp_path / "runs" / "broken-run"
+    bad.mkdir(parents=True)
+    (bad / "meta.json").write_text("{not json")
+    reg = Registry(tmp_path / "runs")
+    assert reg.list() == [] and "broken-run" in reg.problems[0]
+
+
+def test_weights_are_never_unpickled(tmp_path):
+    import pickle
+    f = tmp_path / "evil.pt"
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+    f.write_bytes(pickle.dumps({"W_xh": Evil()}))
+    with pytest.raises(store.StoreError, match="weights_only=True"):
+        store.load_weights(f)
+
+
+@pytest.mark.parametrize("name", ["../etc", "a/b", "", ".hidden", "x" * 70])
+def test_run_names_cannot_escape_the_runs_folder(tmp_path, name):
+    with pytest.raises(store.StoreError):
+        store.run_path(tmp_path, name)
+
+
+def test_snapshots_stay_bounded_on_long_runs():
+    from charrnn.log import MAX_HISTORY_SNAPSHOTS, MAX_RECENT_SNAPSHOTS, RunLog
+    from charrnn.train import Snapshot
+    import numpy as np
+    log = RunLog(["W"], 4)
+    for i in range(2000):
+        log.add_snapshot(Snapshot(i, 0, [0], np.zeros((1, 4, 8), np.float16),
+                                  np.zeros((1, 8), np.float16), np.zeros((1, 4)),
+                                  np.zeros((1, 4)), [["a"] * 4], [["b"] * 4], np.ones(4)))
+    snaps = log.snapshots()
+    assert len(snaps) <= MAX_RECENT_SNAPSHOTS + MAX_HISTORY_SNAPSHOTS
+    assert snaps[0].step < 100 and snaps[-1].step == 1999  # the span is kept
