@@ -15,6 +15,7 @@ class Prediction:
     unknown: list[str] = field(default_factory=list)  # prefix chars not in the vocab
     top_chars: list[list[str]] = field(default_factory=list)   # per generated step
     top_probs: list[list[float]] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)           # the generated tokens
 
     @property
     def generated(self) -> str:
@@ -59,6 +60,7 @@ def predict(prefix, num_preds, net, vocab, device, *, tokens="raw",
             pred.top_chars.append(vocab.to_tokens(i.tolist()))
             pred.top_probs.append(p.tolist())
         outputs.append(nxt)
+    pred.tokens = [vocab.idx_to_token[i] for i in outputs[len(prefix):]]
     pred.text = "".join(vocab.idx_to_token[i] for i in outputs)
     # <unk> is five characters: keep the prefix slice honest
     pred.prefix = "".join(vocab.idx_to_token[i] for i in outputs[:len(prefix)])

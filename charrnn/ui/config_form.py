@@ -1,0 +1,206 @@
+"""The sidebar's training settings: presets, corpus, model, hyperparameters.
+
+Every widget's key is the RunConfig field it sets and is bound to the URL
+query string, so a lecturer can prepare links ("?theta_on=false" shows the
+explosion) and students open exactly that setup. `?hide=lr,theta` hides
+chosen controls for a class, as TensorFlow Playground does.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from ..config import ConfigError, RunConfig
+from ..data import CorpusError, check_length, decode_user_text, load_corpus
+from ..model import available_devices
+from .core import can_control, get_registry, tr
+
+DEFAULTS = RunConfig()
+# preset name -> the settings it changes (everything else: d2l 8.5 defaults)
+PRESETS = {
+    "d2l": {},
+    "explode": {"theta_on": False},
+    "quick": {"num_hiddens": 128, "num_epochs": 60},
+    "relu": {"activation": "relu", "theta_on": False, "lr": 0.5},
+    "random": {"part": "random"},
+}
+FORM_DEFAULTS = {
+    "corpus_src": "timemachine", "tokens": DEFAULTS.tokens, "max_tokens": DEFAULTS.max_tokens,
+    "model": DEFAULTS.model, "num_hiddens": DEFAULTS.num_hiddens,
+    "batch_size": DEFAULTS.batch_size, "num_steps": DEFAULTS.num_steps, "lr": DEFAULTS.lr,
+    "num_epochs": DEFAULTS.num_epochs, "theta_on": True, "theta": DEFAULTS.theta,
+    "part": "sequential", "seed": DEFAULTS.seed, "device": "auto",
+    "activation": DEFAULTS.activation, "prefix": DEFAULTS.prefix,
+    "snapshot_every": DEFAULTS.snapshot_every, "lanes": list(DEFAULTS.probe_lanes),
+}
+
+
+def apply_preset(name: str):
+    """Put a preset's values into the widgets (their keys are in session_state)."""
+    for key, value in FORM_DEFAULTS.items():
+        if key not in ("corpus_src", "device"):
+            st.session_state[key] = value
+    for key, value in PRESETS[name].items():
+        st.session_state[key] = value
+
+
+def _init(key):
+    """Default for a widget, unless the URL or the session already holds one."""
+    if key not in st.session_state and key not in st.query_params:
+        st.session_state[key] = FORM_DEFAULTS[key]
+
+
+def _hidden() -> set[str]:
+    return {k.strip() for k in st.query_params.get("hide", "").split(",") if k.strip()}
+
+
+def _num(key, label, lo, hi, step=None, fmt=None, help=None, hidden=()):
+    _init(key)
+    if key in hidden:
+        return st.session_state.get(key, st.query_params.get(key, FORM_DEFAULTS[key]))
+    return st.number_input(label, min_value=lo, max_value=hi, step=step, format=fmt,
+                           key=key, bind="query-params", help=help)
+
+
+def _user_text(src):
+    """The uploaded or pasted text, or None (an error is shown in place)."""
+    if src == "upload":
+        f = st.file_uploader(tr("cfg.upload"), type=["txt", "md", "text"], key="upload",
+                             help=tr("cfg.upload.help"))
+        if f is None:
+            return None
+        try:
+            return decode_user_text(f.getvalue(), f.name)
+        except CorpusError as exc:
+            st.error(str(exc))
+            return None
+    text = st.text_area(tr("cfg.paste"), key="paste", height=150,
+                        placeholder=tr("cfg.paste.placeholder"))
+    if not text.strip():
+        return None
+    try:
+        return decode_user_text(text.encode("utf-8"), tr("cfg.paste.name"))
+    except CorpusError as exc:
+        st.error(str(exc))
+        return None
+
+
+def config_sidebar():
+    """Draw the settings; returns (values dict, user text or None, ok)."""
+    hidden = _hidden()
+    st.selectbox(tr("cfg.preset"), list(PRESETS), key="preset", index=None,
+                 placeholder=tr("cfg.preset.placeholder"),
+                 format_func=lambda p: tr(f"cfg.preset.{p}"),
+                 on_change=lambda: apply_preset(st.session_state["preset"])
+                 if st.session_state.get("preset") else None)
+
+    st.subheader(tr("cfg.h.corpus"))
+    _init("corpus_src")
+    src = st.radio(tr("cfg.corpus"), ["timemachine", "upload", "paste"], key="corpus_src",
+                   bind="query-params", format_func=lambda s: tr(f"cfg.corpus.{s}"),
+                   horizontal=True, label_visibility="collapsed")
+    text = None if src == "timemachine" else _user_text(src)
+    _init("tokens")
+    if "tokens" not in hidden:
+        st.radio(tr("cfg.tokens"), ["d2l", "raw"], key="tokens", bind="query-params",
+                 format_func=lambda s: tr(f"cfg.tokens.{s}"), horizontal=True,
+                 help=tr("cfg.tokens.help"))
+
+    st.subheader(tr("cfg.h.model"))
+    _init("model")
+    if "model" not in hidden:
+        st.selectbox(tr("cfg.model"), ["scratch", "rnn", "gru", "lstm"], key="model",
+                     bind="query-params", format_func=lambda m: tr(f"cfg.model.{m}"))
+    _num("num_hiddens", "num_hiddens", 1, 4096, 32, help=tr("cfg.num_hiddens.help"),
+         hidden=hidden)
+
+    st.subheader(tr("cfg.h.training"))
+    c1, c2 = st.columns(2)
+    with c1:
+        _num("batch_size", "batch_size", 1, 1024, 1, hidden=hidden)
+        _num("lr", "lr", 1e-6, 1e6, None, "%g", help=tr("cfg.lr.help"), hidden=hidden)
+    with c2:
+        _num("num_steps", "num_steps", 1, 1000, 1, hidden=hidden)
+        _num("num_epochs", "num_epochs", 1, 1_000_000, 10, hidden=hidden)
+    _init("theta_on")
+    if "theta" not in hidden:
+        st.toggle(tr("cfg.clip"), key="theta_on", bind="query-params", help=tr("cfg.clip.help"))
+    if st.session_state.get("theta_on", True):
+        _num("theta", "theta (θ)", 1e-6, 1e9, None, "%g", hidden=hidden)
+    _init("part")
+    if "part" not in hidden:
+        st.radio(tr("cfg.part"), ["sequential", "random"], key="part", bind="query-params",
+                 format_func=lambda s: tr(f"cfg.part.{s}"), horizontal=True,
+                 help=tr("cfg.part.help"))
+
+    with st.expander(tr("cfg.h.more")):
+        devices = available_devices()
+        _init("device")
+        if st.session_state.get("device") not in devices:
+            st.session_state["device"] = "auto"
+        st.selectbox(tr("cfg.device"), devices, key="device", help=tr("cfg.device.help"))
+        _num("seed", "seed", 0, 2**31 - 1, 1, hidden=hidden)
+        _num("max_tokens", "max_tokens", -1, 10_000_000, 1000, help=tr("cfg.max_tokens.help"),
+             hidden=hidden)
+        _init("activation")
+        st.radio(tr("cfg.activation"), ["tanh", "relu"], key="activation", horizontal=True,
+                 bind="query-params", help=tr("cfg.activation.help"))
+        _init("prefix")
+        st.text_input(tr("cfg.prefix"), key="prefix", max_chars=200)
+        _init("lanes")
+        bs = int(st.session_state.get("batch_size") or 1)
+        lanes = [i for i in st.session_state.get("lanes", []) if i < bs] or [0]
+        st.session_state["lanes"] = lanes
+        st.multiselect(tr("cfg.lanes"), list(range(min(bs, 64))), key="lanes",
+                       max_selections=16, help=tr("cfg.lanes.help"))
+        _num("snapshot_every", "snapshot_every", 1, 1_000_000, 1,
+             help=tr("cfg.snapshot_every.help"), hidden=hidden)
+    return text
+
+
+def build_config(text) -> RunConfig:
+    """Widgets -> a validated RunConfig (ConfigError / CorpusError on bad input)."""
+    s = st.session_state
+    src = s.get("corpus_src", "timemachine")
+
+    def val(key):
+        if key in s:
+            return s[key]
+        return st.query_params.get(key, FORM_DEFAULTS[key])
+
+    if src != "timemachine" and not text:
+        raise CorpusError(tr("cfg.err.no_text"))
+    cfg = RunConfig.from_dict(dict(
+        corpus="timemachine" if src == "timemachine" else "text", text=text,
+        tokens=val("tokens"), max_tokens=val("max_tokens"), model=val("model"),
+        num_hiddens=val("num_hiddens"), batch_size=val("batch_size"),
+        num_steps=val("num_steps"), lr=val("lr"), num_epochs=val("num_epochs"),
+        theta=val("theta") if str(val("theta_on")).lower() not in ("false", "0") else None,
+        random_iter=val("part") == "random", device=val("device"), seed=val("seed"),
+        prefix=val("prefix") or " ", activation=val("activation") if val("model") == "scratch"
+        else "tanh", probe_lanes=tuple(val("lanes")) or (0,),
+        snapshot_every=val("snapshot_every")))
+    # fail here, in the page, rather than in the thread a second later
+    corpus = load_corpus(cfg.corpus, cfg.tokens, cfg.max_tokens, cfg.text)
+    check_length(corpus, cfg.batch_size, cfg.num_steps)
+    return cfg
+
+
+def start_run(text=None, preset: str | None = None):
+    """Create a run from the widgets (after applying `preset`).
+
+    Meant for on_click callbacks (they run before the widgets exist, so a
+    preset can set them); errors go to session_state["_start_error"]."""
+    if not can_control():
+        st.session_state["_start_error"] = tr("app.key.needed")
+        return None
+    if preset:
+        apply_preset(preset)
+    try:
+        cfg = build_config(text)
+    except (ConfigError, CorpusError) as exc:
+        st.session_state["_start_error"] = str(exc)
+        return None
+    st.session_state.pop("_start_error", None)
+    run = get_registry().create(cfg)
+    st.session_state["run"] = run.id
+    return run

@@ -1,0 +1,141 @@
+"""Language, presentation mode, who may control, the registry and run picker."""
+from __future__ import annotations
+
+import hmac
+import os
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from ..i18n import LANGS, t
+from ..runs import Registry, Run
+from ..threads import configure_threads
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+STATUS_COLOURS = {"queued": "gray", "running": "blue", "paused": "orange",
+                  "finished": "green", "stopped": "gray", "diverged": "red", "failed": "red"}
+
+
+@st.cache_resource
+def get_registry() -> Registry:
+    """One registry per server process: every browser watches the same runs."""
+    configure_threads()
+    return Registry()
+
+
+def ensure_navigation():
+    """Route every run through app.py's st.navigation.
+
+    On a freshly started server Streamlit (1.67) serves the first deep link
+    to a page with its legacy pages/-folder router, which runs the page file
+    alone (no shared sidebar) and keeps doing so for every session until
+    some run calls st.navigation. Each page calls this first: it turns the
+    legacy router off and reruns, so app.py runs and resolves the same URL
+    (url_path equals the file name, so the page hash is the same)."""
+    from streamlit.runtime.pages_manager import PagesManager
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def _browser_lang() -> str:
+    loc = (getattr(st.context, "locale", None) or "").lower()
+    return "zh" if loc.startswith("zh") else "en"
+
+
+def lang() -> str:
+    value = st.session_state.get("lang")
+    return value if value in LANGS else _browser_lang()
+
+
+def tr(key: str, **fmt) -> str:
+    return t(key, lang(), **fmt)
+
+
+def present() -> bool:
+    return bool(st.session_state.get("present"))
+
+
+def presenter_key() -> str | None:
+    """The key that lets a browser control runs (env var, else Streamlit secret)."""
+    key = os.environ.get("CHARRNN_PRESENTER_KEY")
+    if key:
+        return key
+    try:
+        return st.secrets.get("presenter_key") or None
+    except Exception:  # no secrets file at all
+        return None
+
+
+def can_control() -> bool:
+    key = presenter_key()
+    return key is None or bool(st.session_state.get("_controller"))
+
+
+def _check_key():
+    entered = st.session_state.get("presenter_key_input", "")
+    key = presenter_key()
+    ok = bool(key) and hmac.compare_digest(entered.encode(), key.encode())
+    st.session_state["_controller"] = ok
+    st.session_state["_key_wrong"] = bool(entered) and not ok
+
+
+def _accept_short_url_flags():
+    """`?present=1` and `?lang=zh` in a lecturer's link seed the bound widgets."""
+    qp = st.query_params
+    if "lang" not in st.session_state:
+        st.session_state["lang"] = qp.get("lang") if qp.get("lang") in LANGS else _browser_lang()
+    if "present" not in st.session_state:
+        st.session_state["present"] = qp.get("present") in ("1", "true", "True", "yes")
+
+
+def setup_page():
+    """Sidebar header shared by every page: language, presentation, presenter key."""
+    _accept_short_url_flags()
+    with st.sidebar:
+        st.segmented_control(
+            "🌐", options=list(LANGS), key="lang",
+            format_func=lambda code: {"en": "English", "zh": "中文"}[code],
+            bind="query-params", required=True, label_visibility="collapsed")
+        st.toggle(tr("app.present"), key="present", bind="query-params",
+                  help=tr("app.present.help"))
+        if presenter_key():
+            if st.session_state.get("_controller"):
+                st.caption("🔑 " + tr("app.key.ok"))
+            else:
+                st.text_input(tr("app.key.label"), type="password", key="presenter_key_input",
+                              on_change=_check_key, help=tr("app.key.help"))
+                if st.session_state.get("_key_wrong"):
+                    st.error(tr("app.key.wrong"))
+                else:
+                    st.caption("👀 " + tr("app.key.watching"))
+    css = (ASSETS / "app.css").read_text("utf-8")
+    if present():
+        css += (ASSETS / "present.css").read_text("utf-8")
+    st.html(f"<style>{css}</style>")
+
+
+def status_badge(status: str) -> str:
+    """Markdown badge for a run status, translated."""
+    colour = STATUS_COLOURS.get(status, "gray")
+    return f":{colour}-badge[{tr('status.' + status)}]"
+
+
+def _run_label(run: Run) -> str:
+    when = time.strftime("%H:%M", time.localtime(run.created))
+    return f"{run.name} · {tr('status.' + run.status)} · {when}"
+
+
+def run_picker(label_key="app.run.pick") -> Run | None:
+    """The run this page shows; `?run=ID` in the URL picks it (shareable)."""
+    reg = get_registry()
+    runs = reg.list()
+    if not runs:
+        return None
+    ids = [r.id for r in runs]
+    if st.session_state.get("run") not in ids:
+        st.session_state["run"] = ids[0]
+    run_id = st.selectbox(tr(label_key), ids, key="run", bind="query-params",
+                          format_func=lambda i: _run_label(reg.get(i)) if reg.get(i) else i)
+    return reg.get(run_id)

@@ -1,0 +1,85 @@
+"""Live pieces: the run header (status, controls, progress) and charts that
+follow a run or freeze so a user can zoom and hover while it trains."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ..runs import Run
+from .core import can_control, get_registry, present, status_badge, tr
+
+PLOTLY_CONFIG = {"displaylogo": False,
+                 "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def live_every(run: Run | None):
+    """Poll once a second while the run can still change; not at all after."""
+    return 1.0 if run is not None and run.is_active else None
+
+
+def chart(key: str, build, signature=()):
+    """Draw `build()` (a plotly Figure) with a 'follow live' switch.
+
+    Streamlit re-creates a chart whose figure changed, which resets zoom; a
+    frozen chart is handed the very same figure every redraw, so zoom and
+    hover survive while the run goes on. Following, a figure is rebuilt only
+    when `signature` (the log version, language, options) changed.
+    """
+    cache = st.session_state.setdefault("_figs", {})
+    follow = st.toggle(tr("app.follow"), value=True, key=f"follow_{key}",
+                       help=tr("app.follow.help"))
+    entry = cache.get(key)
+    if entry is None or (follow and entry[0] != signature):
+        entry = (signature, build())
+        cache[key] = entry
+    st.plotly_chart(entry[1], key=f"chart_{key}", config=PLOTLY_CONFIG,
+                    theme=None if present() else "streamlit")
+
+
+def _fmt_eta(seconds):
+    if seconds is None:
+        return "–"
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else \
+        f"{seconds // 3600}h{(seconds % 3600) // 60:02d}"
+
+
+def _control_buttons(run: Run):
+    reg = get_registry()
+    cols = st.columns(4)
+    if run.status == "paused":
+        cols[0].button(tr("app.ctl.resume"), icon=":material/play_arrow:", key=f"resume_{run.id}",
+                       on_click=run.resume, width="stretch", type="primary")
+    else:
+        cols[0].button(tr("app.ctl.pause"), icon=":material/pause:", key=f"pause_{run.id}", on_click=run.pause,
+                       disabled=run.status != "running", width="stretch")
+    cols[1].button(tr("app.ctl.step"), icon=":material/skip_next:", key=f"step_{run.id}", on_click=run.step,
+                   disabled=run.status != "paused", width="stretch",
+                   help=tr("app.ctl.step.help"))
+    cols[2].button(tr("app.ctl.stop"), icon=":material/stop:", key=f"stop_{run.id}", on_click=run.stop,
+                   disabled=not run.is_active, width="stretch")
+    cols[3].button(tr("app.ctl.delete"), icon=":material/delete:", key=f"delete_{run.id}",
+                   on_click=reg.delete, args=(run.id,), disabled=run.is_active,
+                   width="stretch", help=tr("app.ctl.delete.help"))
+
+
+def run_header(run: Run, controls=True):
+    """Status (always visible), controls for who may control, progress."""
+    st.markdown(f"### {status_badge(run.status)} {run.name}")
+    if run.status in ("failed", "diverged"):
+        st.error(tr(f"app.status.{run.status}") + " " + run.message)
+    elif run.status == "stopped" and run.message:
+        st.info(run.message)
+    if run.info.get("warning"):
+        st.warning(run.info["warning"])
+    if controls and can_control():
+        _control_buttons(run)
+    p = run.progress()
+    if p["total_steps"]:
+        st.progress(min(1.0, p["step"] / p["total_steps"]))
+    c = st.columns(5)
+    c[0].metric(tr("app.m.epoch"), f"{p['epoch']} / {p['num_epochs']}")
+    c[1].metric(tr("app.m.step"), f"{p['step']:,}")
+    ppl = p["perplexity"]
+    c[2].metric(tr("app.m.ppl"), "–" if ppl is None else f"{ppl:.2f}")
+    c[3].metric(tr("app.m.speed"), f"{p['tokens_per_s']:,.0f}")
+    c[4].metric(tr("app.m.eta"), _fmt_eta(p["eta_s"]) if run.is_active else "–")
