@@ -1,0 +1,203 @@
+"""The app through streamlit.testing (AppTest): every page, the controls, bad input."""
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from charrnn.config import RunConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+SMALL = dict(num_hiddens=32, batch_size=4, num_steps=8, max_tokens=3000, snapshot_every=3)
+
+
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    """A fresh server-wide registry in a temporary runs folder."""
+    monkeypatch.setenv("CHARRNN_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.delenv("CHARRNN_PRESENTER_KEY", raising=False)
+    st.cache_resource.clear()
+    from charrnn.ui.core import get_registry
+    reg = get_registry()
+    yield reg
+    reg.stop_all()
+    st.cache_resource.clear()
+
+
+def app(page=None, query=None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    if query:
+        at.query_params.update(query)
+    at.run()
+    if page:
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def wait_for(pred, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def finished_run(registry, **kw):
+    run = registry.create(RunConfig(**{**SMALL, "num_epochs": 3, **kw}).validate())
+    assert wait_for(lambda: run.status == "finished", 60), run.message
+    return run
+
+
+def texts(at):
+    return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption]
+                    + [i.value for i in at.info] + [e.value for e in at.error]
+                    + [t.value for t in at.title] + [s.value for s in at.subheader])
+
+
+def test_empty_train_page_offers_one_click_presets(registry):
+    at = app()
+    assert at.title[0].value == "Watch an RNN learn"
+    labels = [b.label for b in at.button]
+    assert {"Quick demo", "Exploding gradients (no clipping)", "d2l 8.5 defaults"} <= set(labels)
+    assert "Start training" in labels
+
+
+def test_exploding_preset_starts_a_run_without_clipping(registry):
+    at = app(query={"num_hiddens": "32", "max_tokens": "3000"})
+    at.button(key="go_explode").click().run()
+    runs = registry.list()
+    assert len(runs) == 1 and runs[0].config.theta is None and runs[0].config.lr == 1.0
+    runs[0].stop()
+
+
+def test_start_pause_step_resume_stop_from_the_page(registry):
+    at = app(query={"num_hiddens": "32", "batch_size": "4", "num_steps": "8",
+                    "max_tokens": "3000", "num_epochs": "5000"})
+    at.button(key="start").click().run()
+    run = registry.list()[0]
+    assert run.config.num_hiddens == 32 and run.config.num_epochs == 5000
+    assert wait_for(lambda: run.log.num_steps_logged > 3)
+    at.run()
+    at.button(key=f"pause_{run.id}").click().run()
+    assert run.status == "paused"
+    time.sleep(0.3)
+    n = run.log.num_steps_logged
+    at.button(key=f"step_{run.id}").click().run()
+    assert wait_for(lambda: run.log.num_steps_logged == n + 1)
+    assert "paused" in texts(at)
+    at.button(key=f"resume_{run.id}").click().run()
+    assert run.status == "running"
+    at.button(key=f"stop_{run.id}").click().run()
+    run.join(10)
+    assert run.status == "stopped"
+    at.run()
+    assert "stopped" in texts(at)
+
+
+def test_train_page_shows_a_finished_runs_charts_and_samples(registry):
+    run = finished_run(registry)
+    at = app()
+    assert run.name in texts(at)
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 4  # perplexity, loss, gradient norm, hidden state
+    html = " ".join(h.proto.body for h in at.get("html"))
+    assert "time traveller" in html and "epoch 3" in html
+
+
+def test_bad_upload_shows_a_message_not_a_traceback(registry):
+    at = app()
+    at.radio(key="corpus_src").set_value("upload").run()
+    at.get("file_uploader")[0].upload("notes.txt", b"\x00\x01binary\x00").run()
+    assert not at.exception
+    assert any("looks binary" in e.value for e in at.error)
+
+
+def test_too_short_paste_is_refused_before_a_run_starts(registry):
+    at = app()
+    at.radio(key="corpus_src").set_value("paste").run()
+    at.text_area(key="paste").input("far too short").run()
+    at.button(key="start").click().run()
+    assert registry.list() == []
+    assert any("too short for one minibatch" in e.value for e in at.error)
+
+
+def test_out_of_range_query_values_never_reach_a_run(registry):
+    at = app(query={"num_hiddens": "-5", "lr": "nan", "batch_size": "abc"})
+    assert not at.exception
+    at.button(key="start").click().run()
+    for run in registry.list():
+        assert 1 <= run.config.num_hiddens <= 4096 and run.config.lr > 0
+        run.stop()
+
+
+@pytest.mark.parametrize("page", ["hidden_state", "gradients", "generate"])
+def test_every_page_says_what_to_do_without_runs(registry, page):
+    at = app(page)
+    assert "No runs yet" in texts(at)
+
+
+def test_hidden_state_page_shows_lanes_carried_state_and_unit_text(registry):
+    run = finished_run(registry)
+    at = app("hidden_state")
+    assert "Each sample keeps its own hidden state" in texts(at)
+    assert len(at.get("plotly_chart")) >= 3  # one lane, all lanes, carried state
+    html = " ".join(h.proto.body for h in at.get("html"))
+    assert "h[" in html and "background-color" in html
+    at.toggle(key="hidden_follow").set_value(False).run()
+    assert not at.exception and at.select_slider(key="hidden_step")
+
+
+def test_hidden_state_text_is_escaped(registry):
+    text = "<script>alert(1)</script> <b>bold</b> " * 60
+    run = finished_run(registry, corpus="text", text=text, tokens="raw", prefix="<i>")
+    at = app("hidden_state")
+    html = " ".join(h.proto.body for h in at.get("html"))
+    assert "<script>" not in html and "&lt;" in html
+    at = app()
+    html = " ".join(h.proto.body for h in at.get("html"))
+    assert "<i>" not in html and "&lt;i&gt;" in html
+
+
+def test_gradients_page_draws_every_chart(registry):
+    finished_run(registry)
+    at = app("gradients")
+    titles = " ".join(texts(at).split())
+    assert "Gradient flow through time" in titles and "Spectrum of W_hh" in titles
+    assert len(at.get("plotly_chart")) == 4
+
+
+def test_generate_page_greedy_equals_predict(registry):
+    run = finished_run(registry)
+    at = app("generate")
+    html = " ".join(h.proto.body for h in at.get("html"))
+    expected = run.model()
+    from charrnn.generate import predict
+    pred = predict(run.config.prefix, 50, expected, run.vocab(), "cpu", tokens="d2l")
+    assert pred.generated.replace(" ", "") in html.replace(" ", "")
+    at.segmented_control(key="gen_mode").set_value("temperature").run()
+    assert not at.exception and at.slider(key="gen_temp").value == 0.8
+
+
+def test_chinese_interface_from_the_url(registry):
+    at = app(query={"lang": "zh"})
+    assert at.title[0].value == "看 RNN 如何学习"
+    assert "快速演示" in [b.label for b in at.button]
+
+
+def test_a_viewer_without_the_presenter_key_cannot_control(registry, monkeypatch):
+    monkeypatch.setenv("CHARRNN_PRESENTER_KEY", "s3cret")
+    run = registry.create(RunConfig(**{**SMALL, "num_epochs": 5000}).validate())
+    at = app()
+    assert at.button(key="start").disabled
+    assert not any(b.key and b.key.startswith(("pause_", "stop_", "delete_")) for b in at.button)
+    at.text_input(key="presenter_key_input").input("wrong").run()
+    assert any("not right" in e.value for e in at.error)
+    at.text_input(key="presenter_key_input").input("s3cret").run()
+    assert not at.button(key="start").disabled
+    at.button(key=f"stop_{run.id}").click().run()
+    run.join(10)
+    assert run.status == "stopped"
