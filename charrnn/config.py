@@ -7,7 +7,7 @@ messages naming the allowed range) serves them all.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
 MODELS = ("scratch", "rnn", "gru", "lstm")
 TOKENIZATIONS = ("d2l", "raw")
@@ -62,6 +62,7 @@ class RunConfig:
     sample_every: int = 10           # epochs between text samples
     spectral_every: int = 50         # steps between W_hh spectra
     name: str = ""                   # shown in run pickers
+    init_weights: str | None = None  # a state_dict file to start from (continue training)
 
     @property
     def clipping(self) -> bool:
@@ -134,6 +135,10 @@ class RunConfig:
                               f"(batch_size is {self.batch_size})")
         self.probe_lanes = tuple(dict.fromkeys(lanes))
         self.name = str(self.name or "")[:80]
+        if self.init_weights in ("", None):
+            self.init_weights = None
+        elif not isinstance(self.init_weights, str):
+            raise ConfigError("init_weights must be the path of a weights file")
         return self
 
 

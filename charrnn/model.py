@@ -133,6 +133,12 @@ class ScratchRNN:
         return {n: p.detach().cpu().clone() for n, p in zip(self.param_names, self.params)}
 
     def load_state_dict(self, sd):
+        if set(sd) != set(self.param_names):
+            raise KeyError(f"expected parameters {self.param_names}, got {sorted(sd)}")
+        for n, p in zip(self.param_names, self.params):
+            if tuple(sd[n].shape) != tuple(p.shape):
+                raise RuntimeError(f"{n} has shape {tuple(sd[n].shape)}, the model's is "
+                                   f"{tuple(p.shape)}")
         with torch.no_grad():
             for n, p in zip(self.param_names, self.params):
                 p.copy_(sd[n])

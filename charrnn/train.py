@@ -83,12 +83,25 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model = make_model(cfg.model, len(self.vocab), cfg.num_hiddens, self.device,
                                 cfg.activation)
+        if cfg.init_weights:
+            self._load_initial_weights(cfg.init_weights)
         self.rng = random.Random(cfg.seed)
         self.step = 0
         self.epoch = 0
         self.train_time = 0.0
         # host syncs are cheap on the CPU; on a GPU flush probe values in batches
         self.flush_every = 1 if self.device.type == "cpu" else 16
+
+    def _load_initial_weights(self, path):
+        from .store import StoreError, load_weights
+        sd = load_weights(path)
+        try:
+            self.model.load_state_dict(sd)
+        except (KeyError, RuntimeError) as exc:
+            raise StoreError(
+                f"the weights do not fit this model ({self.cfg.model}, num_hiddens "
+                f"{self.cfg.num_hiddens}, vocabulary {len(self.vocab)}): "
+                f"{str(exc).splitlines()[0][:200]}") from None
 
     @property
     def num_params(self) -> int:

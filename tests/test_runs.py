@@ -82,6 +82,7 @@ def test_bad_corpus_fails_with_its_message(reg):
 def test_finished_run_survives_a_registry_restart(reg, tmp_path):
     run = reg.create(small(num_epochs=3))
     assert wait_for(lambda: run.status == "finished", 60)
+    run.join(10)  # the files are written as the thread ends
     again = Registry(tmp_path / "runs")
     loaded = again.get(run.id)
     assert loaded.status == "finished" and loaded.name == run.name
@@ -133,3 +134,17 @@ def test_snapshots_stay_bounded_on_long_runs():
     snaps = log.snapshots()
     assert len(snaps) <= MAX_RECENT_SNAPSHOTS + MAX_HISTORY_SNAPSHOTS
     assert snaps[0].step < 100 and snaps[-1].step == 1999  # the span is kept
+
+
+def test_training_continues_from_saved_weights(reg, tmp_path):
+    run = reg.create(small(num_epochs=3))
+    assert wait_for(lambda: run.status == "finished", 60)
+    run.join(10)
+    weights = run.folder / "weights.pt"
+    cont = reg.create(small(num_epochs=1, init_weights=str(weights)))
+    assert wait_for(lambda: cont.status == "finished", 60), cont.message
+    first = cont.log.step_columns()["loss"][0]
+    assert first < run.log.step_columns()["loss"][0] - 0.3  # starts where the first ended
+    wrong = reg.create(small(num_epochs=1, num_hiddens=16, init_weights=str(weights)))
+    assert wait_for(lambda: wrong.status == "failed", 30)
+    assert "do not fit this model" in wrong.message and "num_hiddens 16" in wrong.message
