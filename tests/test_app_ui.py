@@ -49,6 +49,7 @@ def wait_for(pred, timeout=30):
 def finished_run(registry, **kw):
     run = registry.create(RunConfig(**{**SMALL, "num_epochs": 3, **kw}).validate())
     assert wait_for(lambda: run.status == "finished", 60), run.message
+    run.join(10)
     return run
 
 
