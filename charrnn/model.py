@@ -184,7 +184,10 @@ class ScratchRNN:
         Hprev = torch.cat([H0.unsqueeze(0), Hs[:-1]], 0).view(T * B, Hn)
         dW_hh = Hprev.T @ dAflat                          # one GEMM over all steps
         db_h = dAflat.sum(0)
-        dW_xh = torch.zeros_like(W_xh).index_add_(0, XT.reshape(-1), dAflat)
+        if XT.device.type == "cpu":
+            dW_xh = torch.zeros_like(W_xh).index_add_(0, XT.reshape(-1), dAflat)
+        else:  # index_add_ uses atomics on GPUs (not reproducible); a GEMM is
+            dW_xh = F.one_hot(XT.reshape(-1), V).to(dAflat.dtype).T @ dAflat
         out = StepOut(loss, [dW_xh, dW_hh, db_h, dW_hq, db_q], (Hs[T - 1].clone(),))
         if probe:
             out.Hs = Hs

@@ -45,6 +45,19 @@ class Snapshot:
     dH: np.ndarray         # (num_steps,) ||dL/dH_t|| over the whole batch
 
 
+def _with_last(iterable):
+    """Yield (X, Y, is_last) so the last minibatch of an epoch can flush."""
+    it = iter(iterable)
+    try:
+        prev = next(it)
+    except StopIteration:
+        return
+    for item in it:
+        yield (*prev, False)
+        prev = item
+    yield (*prev, True)
+
+
 def grad_clipping(grads, theta):
     """The seed's grad_clipping on a list of gradients, without a host sync.
 
@@ -131,6 +144,36 @@ class Trainer:
         sigma = float(torch.linalg.matrix_norm(W, ord=2))
         return {"step": self.step, "radius": radius, "sigma_max": sigma}
 
+    def _flush(self, pending, epoch, acc, V, high_limit):
+        """Bring a batch of steps' probe values to the host (one sync) and
+        yield their events; returns True when the run diverged."""
+        cfg = self.cfg
+        t1 = time.perf_counter()
+        values = torch.stack([p[1] for p in pending]).cpu().tolist()
+        flush_dt = time.perf_counter() - t1
+        for (step, _, ntok, snap, dt), row in zip(pending, values):
+            dt += flush_dt / len(pending)  # on a GPU the work finishes during the sync
+            loss, gnorm = row[0], row[1]
+            clipped = cfg.theta is not None and gnorm > cfg.theta
+            acc["loss_sum"] += loss * ntok
+            acc["n_tok"] += ntok
+            acc["time"] += dt
+            self.train_time += dt
+            acc["high_run"] = acc["high_run"] + 1 if loss > high_limit else 0
+            yield "step", {
+                "step": step, "epoch": epoch, "loss": loss, "grad_norm": gnorm,
+                "grad_norm_clipped": min(gnorm, cfg.theta) if clipped else gnorm,
+                "clipped": clipped, "param_norms": row[2:],
+                "tokens_per_s": ntok / dt if dt > 0 else 0.0, "time": self.train_time}
+            if snap is not None:
+                yield "snapshot", snap
+            reason = divergence(loss, gnorm, V, acc["high_run"])
+            if reason:
+                yield "end", {"status": "diverged",
+                              "message": f"Diverged at step {step}, epoch {epoch}: {reason}."}
+                return True
+        return False
+
     def _wants_probe(self, step):
         return (step - 1) % self.cfg.snapshot_every < SNAPSHOT_BURST
 
@@ -148,10 +191,10 @@ class Trainer:
         for epoch in range(1, cfg.num_epochs + 1):
             self.epoch = epoch
             state = None
-            loss_sum, n_tok, ep_time = 0.0, 0, 0.0
-            pending = []   # (step, stats tensor, tokens, seconds)
-            for X, Y in batches(self.corpus.corpus, cfg.batch_size, cfg.num_steps,
-                                cfg.random_iter, self.rng):
+            acc = {"loss_sum": 0.0, "n_tok": 0, "time": 0.0, "high_run": high_run}
+            pending = []   # (step, stats tensor, tokens, snapshot, seconds)
+            for X, Y, last in _with_last(batches(self.corpus.corpus, cfg.batch_size,
+                                                 cfg.num_steps, cfg.random_iter, self.rng)):
                 t0 = time.perf_counter()
                 self.step += 1
                 if state is None or cfg.random_iter:
@@ -166,38 +209,19 @@ class Trainer:
                     torch._foreach_add_(model.params, out.grads, alpha=-cfg.lr)
                 stats = torch.cat([out.loss.reshape(1).float(), norm.reshape(1), sq.sqrt()])
                 snap = self._snapshot(X, Y, state_in, out) if probe else None
-                if self.step == 1 or self.step % cfg.spectral_every == 0:
-                    yield "spectral", self._spectral()  # rare: its sync does not matter
+                spectral = (self._spectral()  # rare: its sync does not matter
+                            if self.step == 1 or self.step % cfg.spectral_every == 0 else None)
+                # timed before any yield: a consumer's time is not training time
                 pending.append((self.step, stats, Y.numel(), snap, time.perf_counter() - t0))
-                if len(pending) < self.flush_every and not probe:
-                    continue
-                t1 = time.perf_counter()
-                values = torch.stack([p[1] for p in pending]).cpu().tolist()
-                flush_dt = time.perf_counter() - t1
-                for (step, _, ntok, snap, dt), row in zip(pending, values):
-                    dt += flush_dt / len(pending)
-                    loss, gnorm = row[0], row[1]
-                    clipped = cfg.theta is not None and gnorm > cfg.theta
-                    loss_sum += loss * ntok
-                    n_tok += ntok
-                    ep_time += dt
-                    self.train_time += dt
-                    high_run = high_run + 1 if loss > high_limit else 0
-                    yield "step", {
-                        "step": step, "epoch": epoch, "loss": loss, "grad_norm": gnorm,
-                        "grad_norm_clipped": min(gnorm, cfg.theta) if clipped else gnorm,
-                        "clipped": clipped, "param_norms": row[2:],
-                        "tokens_per_s": ntok / dt if dt > 0 else 0.0,
-                        "time": self.train_time}
-                    if snap is not None:
-                        yield "snapshot", snap
-                    reason = divergence(loss, gnorm, V, high_run)
-                    if reason:
-                        yield "end", {"status": "diverged",
-                                      "message": f"Diverged at step {step}, epoch {epoch}: "
-                                                 f"{reason}."}
+                if spectral:
+                    yield "spectral", spectral
+                if len(pending) >= self.flush_every or probe or last:
+                    diverged = yield from self._flush(pending, epoch, acc, V, high_limit)
+                    pending = []
+                    if diverged:
                         return
-                pending = []
+            high_run = acc["high_run"]
+            loss_sum, n_tok, ep_time = acc["loss_sum"], acc["n_tok"], acc["time"]
             if n_tok == 0:
                 continue
             ppl = math.exp(loss_sum / n_tok) if loss_sum / n_tok < 700 else math.inf

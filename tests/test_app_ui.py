@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from charrnn.config import RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
+APP = str(ROOT / "tests" / "ui_entry" / "app.py")
 SMALL = dict(num_hiddens=32, batch_size=4, num_steps=8, max_tokens=3000, snapshot_every=3)
 
 
@@ -32,7 +32,7 @@ def app(page=None, query=None) -> AppTest:
         at.query_params.update(query)
     at.run()
     if page:
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"../../pages/{page}.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -202,3 +202,27 @@ def test_a_viewer_without_the_presenter_key_cannot_control(registry, monkeypatch
     at.button(key=f"stop_{run.id}").click().run()
     run.join(10)
     assert run.status == "stopped"
+
+
+def test_unrolled_page_steps_through_one_iteration(registry):
+    at = app("unrolled")
+    assert at.title[0].value == "The RNN unrolled"
+    assert len(at.get("plotly_chart")) == 4  # grid, shapes, clipping, prediction
+    first = " ".join(m.value for m in at.markdown)
+    assert "Forward step 1/5" in first
+    at.button(key="unr_step").click().run()
+    assert "Forward step 2/5" in " ".join(m.value for m in at.markdown)
+    at.button(key="unr_step").click().run()
+    at.button(key="unr_back").click().run()
+    assert "Forward step 2/5" in " ".join(m.value for m in at.markdown)
+    at.segmented_control(key="unr_part").set_value("random").run()
+    assert not at.exception
+
+
+def test_unrolled_page_draws_a_runs_real_minibatches(registry):
+    run = finished_run(registry)
+    at = app("unrolled")
+    at.segmented_control(key="unr_source").set_value("run").run()
+    assert not at.exception
+    caps = " ".join(c.value for c in at.caption)
+    assert "Batch rows 0, 1, 2, 3 of 4" in caps

@@ -277,3 +277,18 @@ def test_seed_makes_runs_reproducible():
     a = [e["loss"] for k, e in Trainer(cfg).events() if k == "step"]
     b = [e["loss"] for k, e in Trainer(cfg).events() if k == "step"]
     assert a == b
+
+
+def test_batched_probe_flush_gives_the_same_events_as_per_step():
+    """On a GPU probe values reach the host 16 steps at a time; nothing may be lost."""
+    cfg = RunConfig(num_hiddens=32, num_epochs=3, max_tokens=3000, batch_size=4,
+                    num_steps=8, snapshot_every=7, seed=1).validate()
+    per_step = Trainer(cfg)
+    batched = Trainer(cfg)
+    batched.flush_every = 5
+    a = [(k, e) for k, e in per_step.events() if k in ("step", "epoch")]
+    b = [(k, e) for k, e in batched.events() if k in ("step", "epoch")]
+    assert [k for k, _ in a] == [k for k, _ in b]
+    assert [e["step"] for k, e in b if k == "step"] == list(range(1, per_step.step + 1))
+    for (_, x), (_, y) in zip(a, b):
+        assert x.get("loss") == y.get("loss") and x.get("perplexity") == y.get("perplexity")

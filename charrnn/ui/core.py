@@ -24,21 +24,6 @@ def get_registry() -> Registry:
     return Registry()
 
 
-def ensure_navigation():
-    """Route every run through app.py's st.navigation.
-
-    On a freshly started server Streamlit (1.67) serves the first deep link
-    to a page with its legacy pages/-folder router, which runs the page file
-    alone (no shared sidebar) and keeps doing so for every session until
-    some run calls st.navigation. Each page calls this first: it turns the
-    legacy router off and reruns, so app.py runs and resolves the same URL
-    (url_path equals the file name, so the page hash is the same)."""
-    from streamlit.runtime.pages_manager import PagesManager
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 def _browser_lang() -> str:
     loc = (getattr(st.context, "locale", None) or "").lower()
     return "zh" if loc.startswith("zh") else "en"

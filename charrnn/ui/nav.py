@@ -1,0 +1,45 @@
+"""The app's pages and the one place that routes to them.
+
+Streamlit 1.67 routes the runs of a freshly started server through its
+legacy pages/-folder router until some run calls st.navigation: a deep link
+then runs the page file alone, without app.py (no shared sidebar, legacy
+navigation, for every session). `ensure_navigation`, called first by app.py
+and by every page, turns that router off and reruns before anything is
+drawn, so the rerun goes through app.py's st.navigation. url_path equals
+each file's name, so both routers resolve a link to the same page.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+from .core import setup_page, tr
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PAGES = [("train", ":material/model_training:"), ("hidden_state", ":material/grid_on:"),
+         ("gradients", ":material/show_chart:"), ("generate", ":material/edit_note:"),
+         ("unrolled", ":material/account_tree:"),
+         ("compare", ":material/compare_arrows:"), ("sweep", ":material/tune:")]
+
+
+def navigation():
+    """Page config, the shared sidebar, and st.navigation over PAGES."""
+    st.set_page_config(
+        page_title="RNN Training Explorer", page_icon=":material/autorenew:", layout="wide",
+        initial_sidebar_state="collapsed"
+        if st.query_params.get("present") in ("1", "true") else "auto")
+    setup_page()
+    return st.navigation([
+        st.Page(ROOT / "pages" / f"{name}.py", title=tr(f"page.{name}"), icon=icon, url_path=name,
+                default=(name == "train"))
+        for name, icon in PAGES])
+
+
+def ensure_navigation():
+    """First call of app.py and of every page: leave the legacy router."""
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
