@@ -9,6 +9,7 @@ from charrnn import ui
 
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
 from charrnn.generate import predict
+from charrnn.ui.tuning import weights_uploader
 
 lang, present = ui.lang(), ui.present()
 st.title(ui.tr("gen.title"))
@@ -17,7 +18,9 @@ run = ui.run_picker()
 if run is None:
     st.info(ui.tr("app.no_runs"))
     st.stop()
-model = run.model()
+with st.expander(ui.tr("tune.up.label")):
+    uploaded = weights_uploader(run)
+model = uploaded or run.model()
 if model is None:
     st.info(ui.tr("gen.no_model"))
     st.stop()

@@ -19,8 +19,12 @@ smooth = st.select_slider(ui.tr("grad.smooth"), [None, 0.3, 0.1, 0.03, 0.01],
                           else f"α = {a}", help=ui.tr("grad.smooth.help"))
 
 
-@st.fragment(run_every=ui.live_every(run))
+every = ui.live_every(run)
+
+
+@st.fragment(run_every=every)
 def view():
+    ui.end_polling(run, every)
     log = run.log
     sig = (run.id, log.version, lang, present, smooth)
     steps = log.step_columns()

@@ -32,8 +32,12 @@ def burst_of(snaps, snap):
     return out
 
 
-@st.fragment(run_every=ui.live_every(run) if follow else None)
+every = ui.live_every(run) if follow else None
+
+
+@st.fragment(run_every=every)
 def view():
+    ui.end_polling(run, every)
     snaps = run.log.snapshots()
     if not snaps:
         st.info(ui.tr("train.no_snapshot"))

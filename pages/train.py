@@ -8,6 +8,7 @@ from charrnn import ui
 
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
 from charrnn.ui.config_form import config_sidebar, start_run
+from charrnn.ui.tuning import export_panel
 
 lang, present = ui.lang(), ui.present()
 
@@ -33,10 +34,12 @@ if run is None:
     st.stop()
 
 
-@st.fragment(run_every=ui.live_every(run))
+every = ui.live_every(run)
+
+
+@st.fragment(run_every=every)
 def live():
-    if not run.is_active and ui.live_every(run) is not None:
-        st.rerun(scope="app")  # the run ended: stop polling, refresh the controls
+    ui.end_polling(run, every)  # the run ended: stop polling, refresh the controls
     ui.run_header(run)
     log = run.log
     sig = (run.id, log.version, lang, present)
@@ -83,3 +86,4 @@ def live():
 
 
 live()
+export_panel(run)

@@ -104,12 +104,14 @@ def setup_page():
 def status_badge(status: str) -> str:
     """Markdown badge for a run status, translated."""
     colour = STATUS_COLOURS.get(status, "gray")
-    return f":{colour}-badge[{tr('status.' + status)}]"
+    label = tr(f"status.{status}")
+    return f":{colour}-badge[{label}]"
 
 
 def _run_label(run: Run) -> str:
     when = time.strftime("%H:%M", time.localtime(run.created))
-    return f"{run.name} · {tr('status.' + run.status)} · {when}"
+    status = tr(f"status.{run.status}")
+    return f"{run.name} · {status} · {when}"
 
 
 def run_picker(label_key="app.run.pick") -> Run | None:
@@ -119,8 +121,15 @@ def run_picker(label_key="app.run.pick") -> Run | None:
     if not runs:
         return None
     ids = [r.id for r in runs]
+    # not bind="query-params": with a format_func that puts the label, not the id, in the URL
+    url = st.query_params.get("run")
+    if url in ids and url != st.session_state.get("_run_url"):
+        st.session_state["run"] = url      # a shared link picks its run
     if st.session_state.get("run") not in ids:
         st.session_state["run"] = ids[0]
-    run_id = st.selectbox(tr(label_key), ids, key="run", bind="query-params",
+    run_id = st.selectbox(tr(label_key), ids, key="run",
                           format_func=lambda i: _run_label(reg.get(i)) if reg.get(i) else i)
+    st.session_state["_run_url"] = run_id
+    if url != run_id:
+        st.query_params["run"] = run_id
     return reg.get(run_id)

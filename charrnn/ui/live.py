@@ -16,6 +16,13 @@ def live_every(run: Run | None):
     return 1.0 if run is not None and run.is_active else None
 
 
+def end_polling(run: Run | None, every):
+    """Inside a live fragment: once the run has ended, one full rerun turns
+    polling off (run_every is fixed when the fragment is defined)."""
+    if every is not None and run is not None and not run.is_active:
+        st.rerun(scope="app")
+
+
 def chart(key: str, build, signature=()):
     """Draw `build()` (a plotly Figure) with a 'follow live' switch.
 

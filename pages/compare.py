@@ -1,0 +1,117 @@
+"""Compare: several runs' curves overlaid, the settings they differ in, their text."""
+from charrnn import ui
+
+ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
+import html
+import time
+
+import streamlit as st
+
+from charrnn import figures as F
+from charrnn.export import config_diff, run_labels
+
+MAX_RUNS = 10
+lang, present = ui.lang(), ui.present()
+st.title(ui.tr("tune.cmp.title"))
+st.caption(ui.tr("tune.cmp.intro"))
+reg = ui.get_registry()
+runs = reg.list()
+if not runs:
+    st.info(ui.tr("app.no_runs"))
+    st.stop()
+ids = [r.id for r in runs]
+
+
+def url_ids():
+    """Run ids in the URL (?runs=A&runs=B or ?runs=A,B) that still exist."""
+    wanted = [i.strip() for v in st.query_params.get_all("runs") for i in v.split(",")]
+    return [i for i in dict.fromkeys(wanted) if i in ids][:MAX_RUNS]
+
+
+def to_url():
+    st.query_params["runs"] = st.session_state["runs"]
+
+
+# The URL holds run ids, synced by hand: a multiselect bound with
+# bind="query-params" writes the *shown labels* into the link (Streamlit 1.67
+# serialises format_func's text), and names are neither unique nor short.
+if url_ids() and url_ids() != st.session_state.get("runs"):
+    st.session_state["runs"] = url_ids()     # arrived by a link (e.g. from Sweep)
+elif "runs" not in st.session_state:
+    st.session_state["runs"] = ids[:2]
+else:                                        # a chosen run may have been deleted
+    st.session_state["runs"] = [i for i in st.session_state["runs"] if i in ids]
+
+
+def label(run_id):
+    # no status here: this box is not redrawn live; the badges below are
+    r = reg.get(run_id)
+    return f"{r.name} · {time.strftime('%H:%M', time.localtime(r.created))}"
+
+
+chosen = st.multiselect(ui.tr("tune.cmp.pick"), ids, key="runs", format_func=label,
+                        max_selections=MAX_RUNS, on_change=to_url,
+                        help=ui.tr("tune.cmp.pick.help", max=MAX_RUNS))
+if list(st.query_params.get_all("runs")) != chosen:
+    st.query_params["runs"] = chosen
+picked = [reg.get(i) for i in chosen if reg.get(i) is not None]
+if not picked:
+    st.info(ui.tr("tune.cmp.choose"))
+    st.stop()
+names = run_labels(picked)                   # unique, as config_diff's columns
+
+
+def every():
+    return 1.0 if any(r.is_active for r in picked) else None
+
+
+polling = every()                            # fixed for this full run of the page
+
+
+@st.fragment(run_every=polling)
+def live():
+    if polling and every() is None:
+        st.rerun(scope="app")                # the last run ended: stop polling
+    st.markdown("  \n".join(f"{ui.status_badge(r.status)} {n}" for n, r in zip(names, picked)))
+    sig = tuple((r.id, r.log.version) for r in picked) + (lang, present)
+    epochs = {n: r.log.epoch_columns() for n, r in zip(names, picked)}
+    steps = {n: r.log.step_columns() for n, r in zip(names, picked)}
+    kw = dict(lang=lang, present=present, uirevision="compare")
+    c1, c2 = st.columns(2)
+    with c1:
+        ui.chart("cmp_ppl", lambda: F.metrics_compare_figure(
+            {n: (e["epoch"], e["perplexity"]) for n, e in epochs.items()},
+            y_title_key="tune.y.ppl", x_title_key="fig.axis.epoch", log_y=True, **kw), sig)
+    with c2:
+        ui.chart("cmp_loss", lambda: F.metrics_compare_figure(
+            {n: (s["step"], s["loss"]) for n, s in steps.items()},
+            y_title_key="tune.y.loss", **kw), sig)
+    ui.chart("cmp_grad", lambda: F.metrics_compare_figure(
+        {n: (s["step"], s["grad_norm"]) for n, s in steps.items()},
+        y_title_key="tune.y.grad", log_y=True, **kw), sig)
+    st.subheader(ui.tr("tune.cmp.samples"))
+    rows = []
+    for n, r in zip(names, picked):
+        samples = r.log.sample_list()
+        if samples:
+            s = samples[-1]
+            text = (f"<span class='sample-prefix'>{html.escape(s['prefix'])}</span>"
+                    f"<span class='sample-gen'>{html.escape(s['generated'])}</span>")
+            when = ui.tr("tune.cmp.sample.epoch", epoch=s["epoch"])
+        else:
+            text, when = "", ui.tr("tune.cmp.no_sample")
+        rows.append(f"<div class='sample'><b>{html.escape(n)}</b> "
+                    f"<span class='sample-epoch'>{html.escape(when)}</span><br>{text}</div>")
+    st.html("<div class='samples' style='max-height:none'>" + "".join(rows) + "</div>")
+
+
+live()
+st.subheader(ui.tr("tune.cmp.diff"))
+if len(picked) == 1:
+    st.caption(ui.tr("tune.cmp.one"))
+else:
+    diff = config_diff(picked, lang)
+    if diff.empty:
+        st.caption(ui.tr("tune.cmp.same"))
+    else:
+        st.dataframe(diff, width="stretch")

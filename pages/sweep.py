@@ -1,0 +1,122 @@
+"""Sweep: queue one run per combination of one or two hyperparameters' values."""
+from charrnn import ui
+
+ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+from charrnn.config import ConfigError
+from charrnn.data import CorpusError, check_length, load_corpus
+from charrnn.export import SWEEPABLE, format_setting, parse_values, sweep_configs
+from charrnn.ui.config_form import build_config, config_sidebar
+
+# what the values box shows when a setting is chosen: a sensible first sweep
+DEFAULT_VALUES = {"lr": "0.5, 1, 2", "theta": "1, none", "num_hiddens": "64, 128, 256",
+                  "batch_size": "8, 32", "num_steps": "10, 35", "num_epochs": "50, 100",
+                  "seed": "0, 1, 2", "max_tokens": "3000, 10000"}
+lang = ui.lang()
+reg = ui.get_registry()
+
+with st.sidebar:
+    st.header(ui.tr("cfg.title"))
+    text = config_sidebar()
+
+st.title(ui.tr("tune.sw.title"))
+st.caption(ui.tr("tune.sw.intro", active=reg.max_active))
+
+
+def reset_values(slot):
+    axis = st.session_state.get(f"sw_axis{slot}")
+    st.session_state[f"sw_vals{slot}"] = DEFAULT_VALUES.get(axis, "")
+
+
+def values_box(col, slot, axis):
+    st.session_state.setdefault(f"sw_vals{slot}", DEFAULT_VALUES[axis])
+    return col.text_input(ui.tr("tune.sw.values", name=axis), key=f"sw_vals{slot}",
+                          help=ui.tr("tune.sw.values.theta_help" if axis == "theta"
+                                     else "tune.sw.values.help"))
+
+
+def plan(axis1, vals1, axis2, vals2):
+    """The validated configs of the grid; ConfigError / CorpusError say why not."""
+    base = build_config(text)
+    axes = [(axis1, parse_values(axis1, vals1, lang))]
+    if axis2:
+        axes.append((axis2, parse_values(axis2, vals2, lang)))
+    cfgs = sweep_configs(base, *axes, lang=lang)
+    if {axis1, axis2} & {"batch_size", "num_steps", "max_tokens"}:
+        # these change how many minibatches the corpus makes: check each run now,
+        # not in its thread after it has waited in the queue
+        corpora = {}
+        for cfg in cfgs:
+            if cfg.max_tokens not in corpora:
+                corpora[cfg.max_tokens] = load_corpus(cfg.corpus, cfg.tokens, cfg.max_tokens,
+                                                      cfg.text)
+            try:
+                check_length(corpora[cfg.max_tokens], cfg.batch_size, cfg.num_steps)
+            except CorpusError as exc:
+                raise CorpusError(ui.tr("tune.sw.corpus", name=cfg.name, reason=exc)) from None
+    return cfgs
+
+
+def queue(cfgs):
+    ids = [reg.create(replace(cfg)).id for cfg in cfgs]  # the registry queues them
+    st.session_state["sweep_ids"] = ids
+    st.session_state["_sweep_queued"] = len(ids)
+
+
+if not ui.can_control():
+    st.info(ui.tr("tune.sw.locked"))
+else:
+    c1, c2 = st.columns(2)
+    axis1 = c1.selectbox(ui.tr("tune.sw.axis1"), SWEEPABLE, key="sw_axis1",
+                         on_change=reset_values, args=(1,))
+    vals1 = values_box(c1, 1, axis1)
+    st.session_state.setdefault("sw_axis2", "theta")
+    axis2 = c2.selectbox(ui.tr("tune.sw.axis2"), [None, *SWEEPABLE], key="sw_axis2",
+                         on_change=reset_values, args=(2,),
+                         format_func=lambda a: ui.tr("tune.sw.axis.none") if a is None else a)
+    vals2 = values_box(c2, 2, axis2) if axis2 else ""
+    try:
+        cfgs = plan(axis1, vals1, axis2, vals2)
+    except (ConfigError, CorpusError, OSError) as exc:
+        st.error(str(exc))
+        cfgs = []
+    if cfgs:
+        st.subheader(ui.tr("tune.sw.grid", n=len(cfgs)))
+        axes = [a for a in (axis1, axis2) if a]
+        st.dataframe(pd.DataFrame([{"run": c.name, **{a: format_setting(getattr(c, a))
+                                                      for a in axes}} for c in cfgs]),
+                     hide_index=True)
+    st.button(ui.tr("tune.sw.queue", n=len(cfgs)), key="sw_queue", type="primary",
+              icon=":material/playlist_add:", disabled=not cfgs, on_click=queue, args=(cfgs,))
+    if st.session_state.pop("_sweep_queued", None):
+        st.success(ui.tr("tune.sw.queued", n=len(st.session_state["sweep_ids"])))
+
+sweep = [reg.get(i) for i in st.session_state.get("sweep_ids", []) if reg.get(i)]
+if not sweep:
+    st.stop()
+polling = 1.0 if any(r.is_active for r in sweep) else None
+
+
+@st.fragment(run_every=polling)
+def statuses():
+    if polling and not any(r.is_active for r in sweep):
+        st.rerun(scope="app")  # all ended: stop polling
+    st.subheader(ui.tr("tune.sw.status"))
+    lines = []
+    for r in sweep:
+        p = r.progress()
+        parts = [f"{ui.status_badge(r.status)} **{r.name}**",
+                 ui.tr("tune.sw.progress", epoch=p["epoch"], total=p["num_epochs"])]
+        if p["perplexity"] is not None:
+            parts.append(ui.tr("tune.sw.ppl", ppl=p["perplexity"]))
+        lines.append(" · ".join(parts))
+    st.markdown("  \n".join(lines))
+    st.page_link("pages/compare.py", label=ui.tr("tune.sw.compare"),
+                 icon=":material/compare_arrows:", query_params={"runs": [r.id for r in sweep]})
+
+
+statuses()
