@@ -7,7 +7,8 @@ from charrnn import figures as F
 from charrnn import ui
 
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
-from charrnn.ui.config_form import config_sidebar, start_run
+from charrnn.ui.config_form import config_sidebar, start_run, start_side_by_side
+from charrnn.ui.nav import ROOT
 from charrnn.ui.tuning import export_panel
 
 lang, present = ui.lang(), ui.present()
@@ -17,8 +18,14 @@ with st.sidebar:
     text = config_sidebar()
     st.button(ui.tr("cfg.start"), icon=":material/play_arrow:", type="primary", width="stretch",
               disabled=not ui.can_control(), key="start", on_click=start_run, args=(text,))
+    st.button(ui.tr("cfg.side_by_side"), icon=":material/compare_arrows:", width="stretch",
+              disabled=not ui.can_control(), key="side_by_side", on_click=start_side_by_side,
+              args=(text,), help=ui.tr("cfg.side_by_side.help"))
     if st.session_state.get("_start_error"):
         st.error(st.session_state["_start_error"])
+if st.session_state.get("_goto_compare"):
+    st.switch_page(ROOT / "pages" / "compare.py",
+                   query_params={"runs": st.session_state.pop("_goto_compare")})
 
 st.title(ui.tr("train.title"))
 run = ui.run_picker()
@@ -35,16 +42,41 @@ if run is None:
 
 
 every = ui.live_every(run)
+replay = not run.is_active and run.log.num_steps_logged > 1 and st.toggle(
+    ui.tr("train.replay"), key=f"replay_{run.id}", help=ui.tr("train.replay.help"))
+playing = replay and st.session_state.get(f"replay_play_{run.id}", False)
 
 
-@st.fragment(run_every=every)
+def _upto(cols, upto):
+    """Columns cut at training step `upto` (a replay shows the run as it was)."""
+    if upto is None or not len(cols.get("step", ())):
+        return cols
+    keep = cols["step"] <= upto
+    return {k: v[keep] for k, v in cols.items()}
+
+
+@st.fragment(run_every=0.5 if playing else every)
 def live():
     ui.end_polling(run, every)  # the run ended: stop polling, refresh the controls
-    ui.run_header(run)
     log = run.log
-    sig = (run.id, log.version, lang, present)
-    steps = log.step_columns()
-    epochs = log.epoch_columns()
+    upto = None
+    if replay:
+        total = int(log.last_step()["step"])
+        key = f"replay_step_{run.id}"
+        st.session_state.setdefault(key, max(1, total // 20))
+        if playing:  # advance one frame; about 60 frames from start to end
+            st.session_state[key] = min(total, st.session_state[key] + max(1, total // 60))
+        r1, r2 = st.columns([1, 5])
+        r1.toggle(ui.tr("train.replay.play"), key=f"replay_play_{run.id}")
+        upto = r2.slider(ui.tr("train.replay.step"), 1, total, key=key)
+        if playing and upto >= total:
+            st.session_state[f"replay_play_{run.id}"] = False
+            st.rerun(scope="app")
+    else:
+        ui.run_header(run)
+    sig = (run.id, log.version, lang, present, upto)
+    steps = _upto(log.step_columns(), upto)
+    epochs = _upto(log.epoch_columns(), upto)
     c1, c2 = st.columns(2)
     with c1:
         ui.chart("ppl", lambda: F.perplexity_figure(
@@ -60,7 +92,8 @@ def live():
         uirevision=run.id), sig)
     c3, c4 = st.columns([3, 2])
     with c3:
-        snap = log.latest_snapshot()
+        snaps = [x for x in log.snapshots() if upto is None or x.step <= upto]
+        snap = snaps[-1] if snaps else None
         if snap is None:
             st.caption(ui.tr("train.no_snapshot"))
         else:
@@ -72,7 +105,7 @@ def live():
                 step=snap.step, lang=lang, present=present), sig + (lane,))
     with c4:
         st.subheader(ui.tr("train.samples"))
-        samples = log.sample_list()
+        samples = [x for x in log.sample_list() if upto is None or x["step"] <= upto]
         if not samples:
             st.caption(ui.tr("train.no_samples"))
         rows = []

@@ -226,3 +226,29 @@ def test_unrolled_page_draws_a_runs_real_minibatches(registry):
     assert not at.exception
     caps = " ".join(c.value for c in at.caption)
     assert "Batch rows 0, 1, 2, 3 of 4" in caps
+
+
+def test_side_by_side_starts_sequential_and_random_and_opens_compare(registry):
+    at = app(query={"num_hiddens": "32", "batch_size": "4", "num_steps": "8",
+                    "max_tokens": "3000", "num_epochs": "2"})
+    at.button(key="side_by_side").click().run()
+    assert not at.exception
+    runs = registry.list()
+    assert sorted(r.config.random_iter for r in runs) == [False, True]
+    assert {r.config.num_hiddens for r in runs} == {32}
+    assert at.title[0].value == "Compare runs"
+
+
+def test_replay_shows_a_finished_run_as_it_was(registry):
+    run = finished_run(registry, num_epochs=6)
+    total = run.log.num_steps_logged
+    at = app()
+    at.toggle(key=f"replay_{run.id}").set_value(True).run()
+    slider = at.slider(key=f"replay_step_{run.id}")
+    slider.set_value(10).run()
+    assert not at.exception
+    html = " ".join(h.proto.body for h in at.get("html"))
+    assert "epoch 6" not in html  # the last sample came after step 10
+    at.toggle(key=f"replay_play_{run.id}").set_value(True).run()
+    assert at.slider(key=f"replay_step_{run.id}").value > 10
+    assert total > 10

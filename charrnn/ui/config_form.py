@@ -204,3 +204,25 @@ def start_run(text=None, preset: str | None = None):
     run = get_registry().create(cfg)
     st.session_state["run"] = run.id
     return run
+
+
+def start_side_by_side(text=None):
+    """Lecture preset: the same settings with sequential and with random
+    partitioning, started together and opened in the compare page."""
+    if not can_control():
+        st.session_state["_start_error"] = tr("app.key.needed")
+        return
+    try:
+        cfg = build_config(text)
+    except (ConfigError, CorpusError) as exc:
+        st.session_state["_start_error"] = str(exc)
+        return
+    st.session_state.pop("_start_error", None)
+    reg = get_registry()
+    ids = []
+    for random_iter in (False, True):
+        d = cfg.to_dict()
+        d.update(random_iter=random_iter, name="")
+        ids.append(reg.create(RunConfig.from_dict(d)).id)
+    st.session_state["run"] = ids[0]
+    st.session_state["_goto_compare"] = ids
