@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--prefix", default=d.prefix)
     t.add_argument("--activation", choices=["tanh", "relu"], default=d.activation)
+    t.add_argument("--no-detach", action="store_true",
+                   help="backprop through the epoch's earlier minibatches (d2l exercise)")
     t.add_argument("--threads", type=int, default=None,
                    help="torch threads (default: chosen for this machine)")
     t.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -62,7 +64,8 @@ def config_from_args(a) -> RunConfig:
         corpus=corpus, tokens=tokens, max_tokens=a.max_tokens, model=a.model,
         num_hiddens=a.num_hiddens, batch_size=a.batch_size, num_steps=a.num_steps,
         lr=a.lr, num_epochs=a.num_epochs, theta=a.theta, random_iter=a.random_iter,
-        device=a.device, seed=a.seed, prefix=a.prefix, activation=a.activation))
+        device=a.device, seed=a.seed, prefix=a.prefix, activation=a.activation,
+        detach=not a.no_detach))
 
 
 def _bar(done, total, width=30):

@@ -7,6 +7,7 @@ messages naming the allowed range) serves them all.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, fields
 
 MODELS = ("scratch", "rnn", "gru", "lstm")
@@ -56,6 +57,7 @@ class RunConfig:
     prefix: str = "time traveller "
     num_preds: int = 50
     activation: str = "tanh"         # scratch model only: tanh (d2l) | relu
+    detach: bool = True              # False: backprop through the epoch's earlier minibatches
     # probes
     probe_lanes: tuple[int, ...] = (0, 1, 2, 3)
     snapshot_every: int = 10         # steps between hidden-state snapshots
@@ -76,8 +78,10 @@ class RunConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "RunConfig":
         """Build and validate; unknown keys are an error (typos must not pass)."""
+        if not isinstance(data, dict):
+            raise ConfigError("settings must be a mapping of names to values")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(str(k) for k in set(data) - known)
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
         cfg = cls(**{k: v for k, v in data.items()})
@@ -111,23 +115,29 @@ class RunConfig:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, "
                                   f"not {getattr(self, name)!r}")
         if not isinstance(self.device, str) or not (
-                self.device in DEVICES or self.device.startswith("cuda:")):
+                self.device in DEVICES or re.fullmatch(r"cuda:[0-9]{1,3}", self.device)):
             raise ConfigError(f"device must be one of {', '.join(DEVICES)} "
                               f"or cuda:N, not {self.device!r}")
+        self.detach = _as_bool("detach", self.detach)
+        if not self.detach and (self.model != "scratch" or self.random_iter):
+            raise ConfigError("detach can only be turned off for the scratch model with "
+                              "sequential partitioning (random partitioning carries no state)")
         if self.activation != "tanh" and self.model != "scratch":
             raise ConfigError("activation can only be changed for the scratch model")
         if not isinstance(self.corpus, str) or not self.corpus:
             raise ConfigError("corpus must be timemachine, fallback, text or a file path")
+        if self.text is not None and not isinstance(self.text, str):
+            raise ConfigError("text must be the text itself (a string)")
         if self.corpus == "text" and not self.text:
             raise ConfigError("corpus 'text' needs the text itself")
         if not isinstance(self.prefix, str) or not self.prefix:
             raise ConfigError("prefix must be at least one character")
         if len(self.prefix) > 1000:
             raise ConfigError("prefix must be at most 1000 characters")
-        try:
-            lanes = tuple(int(i) for i in self.probe_lanes)
-        except (TypeError, ValueError):
+        if isinstance(self.probe_lanes, (str, bytes, dict)) or not hasattr(
+                self.probe_lanes, "__iter__"):
             raise ConfigError("probe_lanes must be a list of batch row numbers")
+        lanes = tuple(_as_int("each probe lane", i, ranged=False) for i in self.probe_lanes)
         if not lanes or len(lanes) > 16:
             raise ConfigError("probe_lanes must name between 1 and 16 batch rows")
         if any(i < 0 or i >= self.batch_size for i in lanes):
@@ -142,30 +152,53 @@ class RunConfig:
         return self
 
 
-def _as_int(name, value):
+def _range_words(name) -> str:
+    """' between LOW and HIGH' for a setting with limits, else ''."""
+    if name not in LIMITS:
+        return ""
+    low, high = LIMITS[name]
+    return f" between {low:g} and {high:g}"
+
+
+def _show(value) -> str:
+    """repr of a bad value, short enough for one line (a 400-digit int too)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _as_int(name, value, ranged=True):
+    words = _range_words(name) if ranged else ""
+    problem = ConfigError(f"{name} must be a whole number{words}, not {_show(value)}")
     if isinstance(value, bool):
-        raise ConfigError(f"{name} must be a whole number, not {value!r}")
+        raise problem
     if isinstance(value, float):
         if not math.isfinite(value) or value != int(value):
-            raise ConfigError(f"{name} must be a whole number, not {value!r}")
+            raise problem
         return int(value)
     if isinstance(value, int):
-        return value
+        return int(value)
+    if not isinstance(value, (str, bytes)) and not hasattr(value, "__index__"):
+        raise problem            # lists, dicts, None: never str()-parsed
     try:
-        return int(str(value).strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+        return int(value.strip() if isinstance(value, (str, bytes)) else value)
+    except (TypeError, ValueError, OverflowError):
+        raise problem from None
 
 
 def _as_float(name, value):
+    words = _range_words(name)
     if isinstance(value, bool):
-        raise ConfigError(f"{name} must be a number, not {value!r}")
+        raise ConfigError(f"{name} must be a number{words}, not {_show(value)}")
     try:
         out = float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, not {value!r}") from None
+        raise ConfigError(f"{name} must be a number{words}, not {_show(value)}") from None
+    except OverflowError:           # an int too large for a float
+        out = math.inf
     if not math.isfinite(out):
-        raise ConfigError(f"{name} must be a finite number, not {value!r}")
+        raise ConfigError(f"{name} must be a finite number{words}, not {_show(value)}")
     return out
 
 
@@ -182,4 +215,5 @@ def _as_bool(name, value):
 def _check_range(name, value):
     low, high = LIMITS[name]
     if not (low <= value <= high):
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {value:g}")
+        shown = _show(value) if isinstance(value, int) else f"{value:g}"
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {shown}")

@@ -111,6 +111,13 @@ def build_corpus(text: str, tokens: str, max_tokens: int, name: str,
             raise CorpusError("No text is left after d2l's preprocessing (it keeps only "
                               "the letters A-Z); choose raw tokens for this text.")
         raise CorpusError("The corpus is empty.")
+    if len(set(corpus)) < 2:  # the only target is the input: nothing to learn or show
+        only = vocab.to_tokens(corpus[0])
+        hint = (" d2l's preprocessing keeps only the letters A-Z; choose raw tokens to keep "
+                "every character." if tokens == "d2l" and len(set(text[:100_000])) > 1 else "")
+        raise CorpusError(f"The corpus has only one distinct character ({only!r}): there is "
+                          "nothing to predict; use a text with at least two different "
+                          "characters." + hint)
     return Corpus(name, text, tokens, corpus, vocab, warning)
 
 

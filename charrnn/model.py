@@ -71,6 +71,7 @@ class StepOut:
     state: tuple                 # detached state after the last step
     Hs: torch.Tensor | None = None   # (num_steps, batch, num_hiddens) when probing
     dH: torch.Tensor | None = None   # (num_steps,) ||dL/dH_t|| when probing
+    H_in: torch.Tensor | None = None  # the state entering the minibatch, when probing
 
 
 # ------------------------------------------------------------- the seed
@@ -144,9 +145,13 @@ class ScratchRNN:
                 p.copy_(sd[n])
 
     @torch.no_grad()
-    def forward_backward(self, X, Y, state, probe=False):
+    def forward_backward(self, X, Y, state, probe=False, warmup=0):
+        """One minibatch. With `warmup` w, the first w steps of X only carry the
+        state (no output, no loss) while the gradient still flows through
+        them: backpropagation through earlier minibatches (no detach)."""
         W_xh, W_hh, b_h, W_hq, b_q = self.params
         B, T = X.shape
+        w, L = warmup, T - warmup                         # L steps have a loss
         Hn, V = self.num_hiddens, self.vocab_size
         XT = X.T
         H0 = state[0]
@@ -157,7 +162,7 @@ class ScratchRNN:
         act_out = torch.tanh if self.activation == "tanh" else _relu_out
         for t in range(T):
             H = act_out(torch.addmm(XA[t], H, W_hh), out=Hs[t])
-        Hflat = Hs.view(T * B, Hn)
+        Hflat = Hs[w:].reshape(L * B, Hn)
         logits = torch.addmm(b_q, Hflat, W_hq)            # all steps at once
         y = Y.T.reshape(-1)
         logp = torch.log_softmax(logits, dim=1)
@@ -169,7 +174,11 @@ class ScratchRNN:
         dlogits /= N
         dW_hq = Hflat.T @ dlogits
         db_q = dlogits.sum(0)
-        dHout = (dlogits @ W_hq.T).view(T, B, Hn)
+        if w:
+            dHout = torch.zeros_like(Hs)
+            dHout[w:] = (dlogits @ W_hq.T).view(L, B, Hn)
+        else:
+            dHout = (dlogits @ W_hq.T).view(T, B, Hn)
         # derivative of the activation at every step, in one op
         dact = (1.0 - Hs * Hs) if self.activation == "tanh" else (Hs > 0).to(Hs.dtype)
         dHtot = torch.empty_like(Hs)                      # dL/dH_t, all paths
@@ -190,8 +199,9 @@ class ScratchRNN:
             dW_xh = F.one_hot(XT.reshape(-1), V).to(dAflat.dtype).T @ dAflat
         out = StepOut(loss, [dW_xh, dW_hh, db_h, dW_hq, db_q], (Hs[T - 1].clone(),))
         if probe:
-            out.Hs = Hs
-            out.dH = torch.linalg.vector_norm(dHtot.view(T, -1), dim=1)
+            out.Hs = Hs[w:]
+            out.dH = torch.linalg.vector_norm(dHtot[w:].reshape(L, -1), dim=1)
+            out.H_in = Hs[w - 1] if w else H0
         return out
 
 

@@ -127,7 +127,8 @@ class Trainer:
     def _snapshot(self, X, Y, state_in, out) -> Snapshot:
         lanes = list(self.cfg.probe_lanes)
         idx = torch.tensor(lanes)
-        H0 = state_in[0].reshape(-1, self.cfg.batch_size, self.cfg.num_hiddens)[-1]
+        H0 = out.H_in if out.H_in is not None else state_in[0]
+        H0 = H0.reshape(-1, self.cfg.batch_size, self.cfg.num_hiddens)[-1]
         Xl, Yl = X[idx].cpu().numpy(), Y[idx].cpu().numpy()
         return Snapshot(
             step=self.step, epoch=self.epoch, lanes=lanes,
@@ -193,6 +194,7 @@ class Trainer:
             state = None
             acc = {"loss_sum": 0.0, "n_tok": 0, "time": 0.0, "high_run": high_run}
             pending = []   # (step, stats tensor, tokens, snapshot, seconds)
+            history = []   # this epoch's inputs, when the state is not detached
             for X, Y, last in _with_last(batches(self.corpus.corpus, cfg.batch_size,
                                                  cfg.num_steps, cfg.random_iter, self.rng)):
                 t0 = time.perf_counter()
@@ -202,7 +204,13 @@ class Trainer:
                 X, Y = X.to(self.device), Y.to(self.device)
                 probe = self._wants_probe(self.step)
                 state_in = state
-                out = model.forward_backward(X, Y, state, probe=probe)
+                if cfg.detach:
+                    out = model.forward_backward(X, Y, state, probe=probe)
+                else:  # no detach: run the epoch so far again, backprop through all of it
+                    history.append(X)
+                    state_in = model.begin_state(X.shape[0], self.device)
+                    out = model.forward_backward(torch.cat(history, 1), Y, state_in,
+                                                 probe=probe, warmup=X.shape[1] * (len(history) - 1))
                 state = out.state  # already detached: the next minibatch carries it
                 norm, sq = grad_clipping(out.grads, cfg.theta)
                 with torch.no_grad():

@@ -292,3 +292,36 @@ def test_batched_probe_flush_gives_the_same_events_as_per_step():
     assert [e["step"] for k, e in b if k == "step"] == list(range(1, per_step.step + 1))
     for (_, x), (_, y) in zip(a, b):
         assert x.get("loss") == y.get("loss") and x.get("perplexity") == y.get("perplexity")
+
+
+def test_no_detach_backprops_through_earlier_minibatches_exactly():
+    """warmup steps carry the state and pass the gradient, but have no loss."""
+    ours, ref = _twin_models(num_hiddens=24)
+    X = torch.randint(0, 28, (3, 12))
+    Y = torch.randint(0, 28, (3, 4))           # loss on the last 4 steps only
+    out = ours.forward_backward(X, Y, ours.begin_state(3), probe=True, warmup=8)
+    W_xh, W_hh, b_h, W_hq, b_q = ref.params
+    H = torch.zeros(3, 24)
+    outs = []
+    for t, X_t in enumerate(F.one_hot(X.T, 28).float()):
+        H = torch.tanh(X_t @ W_xh + H @ W_hh + b_h)
+        if t >= 8:
+            outs.append(H @ W_hq + b_q)
+    loss = F.cross_entropy(torch.cat(outs), Y.T.reshape(-1))
+    loss.backward()
+    torch.testing.assert_close(out.loss, loss.detach(), rtol=1e-6, atol=1e-7)
+    for g, p in zip(out.grads, ref.params):
+        torch.testing.assert_close(g, p.grad, rtol=1e-4, atol=1e-7)
+    assert out.Hs.shape == (4, 3, 24) and out.dH.shape == (4,)
+
+
+def test_no_detach_run_trains_and_costs_more_steps_of_backprop():
+    cfg = RunConfig(num_hiddens=32, num_epochs=2, max_tokens=2000, batch_size=4,
+                    num_steps=8, detach=False, snapshot_every=2).validate()
+    events = list(Trainer(cfg).events())
+    assert events[-1][1]["status"] == "finished"
+    snaps = [e for k, e in events if k == "snapshot"]
+    # the state entering minibatch 2 is the (recomputed) last state of minibatch 1
+    assert (abs(snaps[1].H0.astype(float) - snaps[0].H[:, -1].astype(float)) < 2e-2).all()
+    with pytest.raises(Exception, match="sequential"):
+        RunConfig(detach=False, random_iter=True).validate()

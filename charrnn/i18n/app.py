@@ -49,6 +49,11 @@ EN = {
     "cfg.preset.quick.help": "A small model that learns visibly within seconds on a laptop.",
     "cfg.preset.relu": "ReLU instead of tanh (no clipping)",
     "cfg.preset.random": "Random partitioning",
+    "cfg.preset.nodetach": "No detach between minibatches",
+    "cfg.detach": "Detach the state between minibatches",
+    "cfg.detach.help": "d2l detaches the carried state. Off: the gradient flows back through every "
+                       "earlier minibatch of the epoch (scratch model, sequential partitioning); "
+                       "each step costs more and gradients can grow.",
     "cfg.side_by_side": "Sequential vs random, side by side",
     "cfg.side_by_side.help": "Start these settings twice, with sequential and with random "
                              "partitioning, and compare them.",
@@ -232,6 +237,10 @@ ZH = {
     "cfg.preset.quick.help": "小模型，在笔记本电脑上几秒内就能看到学习效果。",
     "cfg.preset.relu": "用 ReLU 代替 tanh（不裁剪）",
     "cfg.preset.random": "随机采样",
+    "cfg.preset.nodetach": "小批量之间不分离状态",
+    "cfg.detach": "在小批量之间分离（detach）状态",
+    "cfg.detach.help": "d2l 会分离传递的状态。关闭后，梯度会回传到本迭代周期中之前的所有小批量"
+                       "（仅从零实现的模型、顺序分区）；每一步的代价更大，梯度也可能变大。",
     "cfg.side_by_side": "顺序分区与随机采样并排比较",
     "cfg.side_by_side.help": "用这些设置各训练一次（顺序分区和随机采样），然后比较。",
     "cfg.h.corpus": "语料",

@@ -22,6 +22,7 @@ PRESETS = {
     "quick": {"num_hiddens": 128, "num_epochs": 60},
     "relu": {"activation": "relu", "theta_on": False, "lr": 0.5},
     "random": {"part": "random"},
+    "nodetach": {"detach": False, "part": "sequential", "num_hiddens": 128, "num_epochs": 100},
 }
 FORM_DEFAULTS = {
     "corpus_src": "timemachine", "tokens": DEFAULTS.tokens, "max_tokens": DEFAULTS.max_tokens,
@@ -31,6 +32,7 @@ FORM_DEFAULTS = {
     "part": "sequential", "seed": DEFAULTS.seed, "device": "auto",
     "activation": DEFAULTS.activation, "prefix": DEFAULTS.prefix,
     "snapshot_every": DEFAULTS.snapshot_every, "lanes": list(DEFAULTS.probe_lanes),
+    "detach": True,
 }
 
 
@@ -144,6 +146,8 @@ def config_sidebar():
         _init("activation")
         st.radio(tr("cfg.activation"), ["tanh", "relu"], key="activation", horizontal=True,
                  bind="query-params", help=tr("cfg.activation.help"))
+        _init("detach")
+        st.toggle(tr("cfg.detach"), key="detach", bind="query-params", help=tr("cfg.detach.help"))
         _init("prefix")
         st.text_input(tr("cfg.prefix"), key="prefix", max_chars=200)
         _init("lanes")
@@ -178,7 +182,8 @@ def build_config(text) -> RunConfig:
         random_iter=val("part") == "random", device=val("device"), seed=val("seed"),
         prefix=val("prefix") or " ", activation=val("activation") if val("model") == "scratch"
         else "tanh", probe_lanes=tuple(val("lanes")) or (0,),
-        snapshot_every=val("snapshot_every")))
+        snapshot_every=val("snapshot_every"),
+        detach=str(val("detach")).lower() not in ("false", "0")))
     # fail here, in the page, rather than in the thread a second later
     corpus = load_corpus(cfg.corpus, cfg.tokens, cfg.max_tokens, cfg.text)
     check_length(corpus, cfg.batch_size, cfg.num_steps)
