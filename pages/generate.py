@@ -31,7 +31,7 @@ prefix = c1.text_input(ui.tr("gen.prefix"), value=run.config.prefix, max_chars=5
 num_preds = c2.number_input(ui.tr("gen.num"), 1, 2000, 50, key="gen_num")
 mode = c3.segmented_control(ui.tr("gen.mode"), ["greedy", "temperature"], default="greedy",
                             key="gen_mode", required=True,
-                            format_func=lambda m: ui.tr(f"gen.mode.{m}"))
+                            format_func=ui.fmt("gen.mode"))
 temperature = None
 if mode == "temperature":
     t1, t2 = st.columns(2)

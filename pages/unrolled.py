@@ -17,17 +17,17 @@ c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
 sources = ["example"] + (["run"] if snaps else [])
 source = c1.segmented_control(ui.tr("unr.source"), sources, key="unr_source", required=True,
                               default="run" if snaps and run.is_active else "example",
-                              format_func=lambda s: ui.tr(f"unr.source.{s}"))
+                              format_func=ui.fmt("unr.source"))
 part_default = "random" if run is not None and run.config.random_iter else "sequential"
 part = c2.segmented_control(ui.tr("cfg.part"), ["sequential", "random"], key="unr_part",
                             default=part_default, required=True,
-                            format_func=lambda s: ui.tr(f"cfg.part.{s}"))
+                            format_func=ui.fmt("cfg.part"))
 shown = c3.segmented_control(ui.tr("unr.tokens"), ["chars", "ids"], key="unr_tokens",
                              default="chars", required=True,
-                             format_func=lambda s: ui.tr(f"unr.tokens.{s}"))
+                             format_func=ui.fmt("unr.tokens"))
 style = c4.segmented_control(ui.tr("unr.style"), ["clean", "sketch"], key="unr_style",
                              default="sketch", required=True,
-                             format_func=lambda s: ui.tr(f"unr.style.{s}"))
+                             format_func=ui.fmt("unr.style"))
 random_iter, sketch = part == "random", style == "sketch"
 
 
@@ -100,7 +100,7 @@ if b2.button(ui.tr("unr.forward"), icon=":material/skip_next:", width="stretch",
     k += 1
 st.session_state[key] = k
 speed = b3.select_slider(ui.tr("unr.speed"), [1500, 900, 500, 250], value=500, key="unr_speed",
-                         format_func=lambda ms: ui.tr(f"unr.speed.{ms}"))
+                         format_func=ui.fmt("unr.speed"))
 b4.markdown(f"**{phases[k]['label']}** · {phases[k]['caption']}")
 st.plotly_chart(D.animated_figure(spec, duration_ms=speed, start=k), key="unr_grid",
                 config={"displaylogo": False})

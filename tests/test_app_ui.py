@@ -252,3 +252,19 @@ def test_replay_shows_a_finished_run_as_it_was(registry):
     at.toggle(key=f"replay_play_{run.id}").set_value(True).run()
     assert at.slider(key=f"replay_step_{run.id}").value > 10
     assert total > 10
+
+
+def test_url_state_round_trips_raw_values_in_any_language(registry):
+    query = {"lang": "zh", "present": "1", "part": "random", "model": "gru",
+             "num_hiddens": "48", "theta_on": "false", "max_tokens": "3000",
+             "batch_size": "4", "num_steps": "8", "num_epochs": "1"}
+    at = app(query=query)
+    assert at.radio(key="part").value == "random" and at.selectbox(key="model").value == "gru"
+    assert at.toggle(key="present").value is True
+    for key in ("lang", "part", "model"):
+        assert at.query_params[key] == query[key]  # raw values, not translated labels
+    at.button(key="start").click().run()
+    cfg = registry.list()[0].config
+    assert (cfg.random_iter, cfg.model, cfg.num_hiddens, cfg.theta) == (True, "gru", 48, None)
+    at.radio(key="part").set_value("sequential").run()
+    assert "part" not in at.query_params  # back at its default: the link stays short

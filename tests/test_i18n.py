@@ -20,7 +20,10 @@ def _fields(text):
 def _code_keys():
     literal, patterns = set(), set()
     for path in SOURCES:
-        for _, key in KEY.findall(path.read_text("utf-8")):
+        text = path.read_text("utf-8")
+        for prefix in re.findall(r'fmt\("([a-z_.]+)"\)', text):  # ui.fmt: prefix.<option>
+            patterns.add(re.escape(prefix) + r"\.[A-Za-z0-9_]+")
+        for _, key in KEY.findall(text):
             if "{" in key:
                 patterns.add(re.sub(r"\\\{.*?\\\}", r"[A-Za-z0-9_]+", re.escape(key)))
             elif key in STRINGS["en"] or not key.endswith((".css", ".py", ".txt", ".json")):

@@ -12,9 +12,13 @@ import streamlit as st
 from ..config import ConfigError, RunConfig
 from ..data import CorpusError, check_length, decode_user_text, load_corpus
 from ..model import available_devices
-from .core import can_control, get_registry, tr
+from .core import can_control, fmt, get_registry, sync_url, tr, url_choice
 
 DEFAULTS = RunConfig()
+CORPORA = ["timemachine", "upload", "paste"]
+TOKENS = ["d2l", "raw"]
+MODELS = ["scratch", "rnn", "gru", "lstm"]
+PARTS = ["sequential", "random"]
 # preset name -> the settings it changes (everything else: d2l 8.5 defaults)
 PRESETS = {
     "d2l": {},
@@ -91,27 +95,30 @@ def config_sidebar():
     hidden = _hidden()
     st.selectbox(tr("cfg.preset"), list(PRESETS), key="preset", index=None,
                  placeholder=tr("cfg.preset.placeholder"),
-                 format_func=lambda p: tr(f"cfg.preset.{p}"),
+                 format_func=fmt("cfg.preset"),
                  on_change=lambda: apply_preset(st.session_state["preset"])
                  if st.session_state.get("preset") else None)
 
     st.subheader(tr("cfg.h.corpus"))
-    _init("corpus_src")
-    src = st.radio(tr("cfg.corpus"), ["timemachine", "upload", "paste"], key="corpus_src",
-                   bind="query-params", format_func=lambda s: tr(f"cfg.corpus.{s}"),
+    url_choice("corpus_src", CORPORA, "timemachine")
+    src = st.radio(tr("cfg.corpus"), CORPORA, key="corpus_src",
+                   format_func=fmt("cfg.corpus"),
                    horizontal=True, label_visibility="collapsed")
+    sync_url("corpus_src", "timemachine")
     text = None if src == "timemachine" else _user_text(src)
-    _init("tokens")
+    url_choice("tokens", TOKENS, FORM_DEFAULTS["tokens"])
     if "tokens" not in hidden:
-        st.radio(tr("cfg.tokens"), ["d2l", "raw"], key="tokens", bind="query-params",
-                 format_func=lambda s: tr(f"cfg.tokens.{s}"), horizontal=True,
+        st.radio(tr("cfg.tokens"), TOKENS, key="tokens",
+                 format_func=fmt("cfg.tokens"), horizontal=True,
                  help=tr("cfg.tokens.help"))
+        sync_url("tokens", FORM_DEFAULTS["tokens"])
 
     st.subheader(tr("cfg.h.model"))
-    _init("model")
+    url_choice("model", MODELS, FORM_DEFAULTS["model"])
     if "model" not in hidden:
-        st.selectbox(tr("cfg.model"), ["scratch", "rnn", "gru", "lstm"], key="model",
-                     bind="query-params", format_func=lambda m: tr(f"cfg.model.{m}"))
+        st.selectbox(tr("cfg.model"), MODELS, key="model",
+                     format_func=fmt("cfg.model"))
+        sync_url("model", FORM_DEFAULTS["model"])
     _num("num_hiddens", "num_hiddens", 1, 4096, 32, help=tr("cfg.num_hiddens.help"),
          hidden=hidden)
 
@@ -128,11 +135,12 @@ def config_sidebar():
         st.toggle(tr("cfg.clip"), key="theta_on", bind="query-params", help=tr("cfg.clip.help"))
     if st.session_state.get("theta_on", True):
         _num("theta", "theta (θ)", 1e-6, 1e9, None, "%g", hidden=hidden)
-    _init("part")
+    url_choice("part", PARTS, "sequential")
     if "part" not in hidden:
-        st.radio(tr("cfg.part"), ["sequential", "random"], key="part", bind="query-params",
-                 format_func=lambda s: tr(f"cfg.part.{s}"), horizontal=True,
+        st.radio(tr("cfg.part"), PARTS, key="part",
+                 format_func=fmt("cfg.part"), horizontal=True,
                  help=tr("cfg.part.help"))
+        sync_url("part", "sequential")
 
     with st.expander(tr("cfg.h.more")):
         devices = available_devices()

@@ -38,6 +38,16 @@ def tr(key: str, **fmt) -> str:
     return t(key, lang(), **fmt)
 
 
+def fmt(prefix: str):
+    """format_func for options whose labels are strings `prefix.<option>`.
+
+    The language is fixed when the widget is drawn: Streamlit may call a
+    format_func later, outside the script run, where session state (and so
+    the chosen language) is out of reach."""
+    language = lang()
+    return lambda option: t(f"{prefix}.{option}", language)
+
+
 def present() -> bool:
     return bool(st.session_state.get("present"))
 
@@ -66,13 +76,35 @@ def _check_key():
     st.session_state["_key_wrong"] = bool(entered) and not ok
 
 
+def url_choice(key: str, options, default):
+    """Before a choice widget whose labels are translated: a value in the URL
+    (`?key=raw_option`) picks it. bind="query-params" would write the shown,
+    translated label into the link, so a Chinese link would fail in English."""
+    url = st.query_params.get(key)
+    if url in [str(o) for o in options] and url != st.session_state.get(f"_url_{key}"):
+        st.session_state[key] = next(o for o in options if str(o) == url)
+    elif key not in st.session_state:
+        st.session_state[key] = default
+
+
+def sync_url(key: str, default):
+    """After the widget: the URL shows its value (and drops it at the default)."""
+    value = st.session_state.get(key)
+    st.session_state[f"_url_{key}"] = None if value is None else str(value)
+    if value is None or value == default:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != str(value):
+        st.query_params[key] = str(value)
+
+
 def _accept_short_url_flags():
-    """`?present=1` and `?lang=zh` in a lecturer's link seed the bound widgets."""
-    qp = st.query_params
-    if "lang" not in st.session_state:
-        st.session_state["lang"] = qp.get("lang") if qp.get("lang") in LANGS else _browser_lang()
-    if "present" not in st.session_state:
-        st.session_state["present"] = qp.get("present") in ("1", "true", "True", "yes")
+    """`?present=1` and `?lang=zh` in a lecturer's link set those switches."""
+    url_choice("lang", LANGS, _browser_lang())
+    flag = st.query_params.get("present")
+    if flag is not None and flag != st.session_state.get("_url_present"):
+        st.session_state["present"] = flag in ("1", "true", "True", "yes")
+    st.session_state.setdefault("present", False)
 
 
 def setup_page():
@@ -82,9 +114,14 @@ def setup_page():
         st.segmented_control(
             "🌐", options=list(LANGS), key="lang",
             format_func=lambda code: {"en": "English", "zh": "中文"}[code],
-            bind="query-params", required=True, label_visibility="collapsed")
-        st.toggle(tr("app.present"), key="present", bind="query-params",
-                  help=tr("app.present.help"))
+            required=True, label_visibility="collapsed")
+        sync_url("lang", _browser_lang())
+        st.toggle(tr("app.present"), key="present", help=tr("app.present.help"))
+        if st.session_state["present"]:
+            st.query_params["present"] = "1"
+        elif "present" in st.query_params:
+            del st.query_params["present"]
+        st.session_state["_url_present"] = "1" if st.session_state["present"] else None
         if presenter_key():
             if st.session_state.get("_controller"):
                 st.caption("🔑 " + tr("app.key.ok"))
@@ -108,9 +145,9 @@ def status_badge(status: str) -> str:
     return f":{colour}-badge[{label}]"
 
 
-def _run_label(run: Run) -> str:
+def _run_label(run: Run, language: str) -> str:
     when = time.strftime("%H:%M", time.localtime(run.created))
-    status = tr(f"status.{run.status}")
+    status = t(f"status.{run.status}", language)
     return f"{run.name} · {status} · {when}"
 
 
@@ -121,6 +158,7 @@ def run_picker(label_key="app.run.pick") -> Run | None:
     if not runs:
         return None
     ids = [r.id for r in runs]
+    language = lang()
     # not bind="query-params": with a format_func that puts the label, not the id, in the URL
     url = st.query_params.get("run")
     if url in ids and url != st.session_state.get("_run_url"):
@@ -128,7 +166,8 @@ def run_picker(label_key="app.run.pick") -> Run | None:
     if st.session_state.get("run") not in ids:
         st.session_state["run"] = ids[0]
     run_id = st.selectbox(tr(label_key), ids, key="run",
-                          format_func=lambda i: _run_label(reg.get(i)) if reg.get(i) else i)
+                          format_func=lambda i: _run_label(reg.get(i), language)
+                          if reg.get(i) else i)
     st.session_state["_run_url"] = run_id
     if url != run_id:
         st.query_params["run"] = run_id
