@@ -44,6 +44,7 @@ class Run:
         self.created = time.time()
         self.status = "queued"
         self.message = ""
+        self.reason: dict | None = None  # why it diverged, for a translated message
         self.info: dict = {}            # from the trainer's "start" event
         self.log = RunLog()
         self.idx_to_token: list[str] = []
@@ -133,6 +134,7 @@ class Run:
                     self._save_meta()
                 elif kind == "end":
                     self.status, self.message = ev["status"], ev["message"]
+                    self.reason = ev.get("reason")
             else:
                 if self.status in ("running", "paused"):
                     self.status = "finished"
@@ -199,7 +201,8 @@ class Run:
     # ------------------------------------------------------------ disk
     def meta(self) -> dict:
         return {"id": self.id, "name": self.name, "created": self.created,
-                "status": self.status, "message": self.message, "info": self.info,
+                "status": self.status, "message": self.message, "reason": self.reason,
+                "info": self.info,
                 "idx_to_token": self.idx_to_token, "total_steps": self.total_steps}
 
     def _save_meta(self):
@@ -227,6 +230,7 @@ class Run:
         if run.status in ACTIVE:  # the server stopped while it trained
             run.status, run.message = "stopped", "the server stopped during training"
         run.info = meta.get("info", {})
+        run.reason = meta.get("reason")
         run.total_steps = meta.get("total_steps")
         run.idx_to_token = list(meta.get("idx_to_token", []))
         run.log = store.load_log(folder, run.info.get("param_names", []), cfg.num_steps,

@@ -23,6 +23,7 @@ import torch
 from .config import RunConfig
 from .data import Corpus, batches, check_length, load_corpus
 from .generate import predict
+from .i18n import t
 from .model import make_model, resolve_device
 
 SNAPSHOT_BURST = 3      # consecutive minibatches per snapshot (shows carried state)
@@ -73,17 +74,30 @@ def grad_clipping(grads, theta):
 
 
 def divergence(loss, grad_norm, vocab_size, high_run):
-    """The reason a run diverged at this step, or None; see DIVERGE_*."""
+    """Why a run diverged at this step, as (kind, fields), or None.
+
+    The rule: a non-finite loss or gradient norm, or a loss above
+    DIVERGE_FACTOR x ln|V| (ten times a uniform guess) for DIVERGE_STEPS steps
+    in a row: with lr 1e6 and no clipping the loss jumps to ~1e8 and stays
+    finite, and a model that far above chance is not coming back."""
     if not math.isfinite(loss):
-        return f"the loss became {loss}"
+        return "loss_nan", {"value": loss}
     if not math.isfinite(grad_norm):
-        return f"the gradient norm became {grad_norm}"
+        return "grad_nan", {"value": grad_norm}
     if high_run >= DIVERGE_STEPS:
         uniform = math.log(vocab_size)
-        return (f"the loss stayed above {DIVERGE_FACTOR:g} × ln|V| = "
-                f"{DIVERGE_FACTOR * uniform:.1f} (a uniform guess scores {uniform:.2f}) "
-                f"for {DIVERGE_STEPS} steps, last {loss:.3g}")
+        return "loss_high", {"value": loss, "factor": DIVERGE_FACTOR,
+                             "limit": DIVERGE_FACTOR * uniform, "uniform": uniform,
+                             "n": DIVERGE_STEPS}
     return None
+
+
+def diverged_event(kind, step, epoch, **fields):
+    """The "end" event of a diverged run: an English message for logs and the
+    CLI, and the reason's fields so a UI can say it in its own language."""
+    reason = {"kind": kind, "step": step, "epoch": epoch, **fields}
+    return "end", {"status": "diverged", "message": t(f"diverge.{kind}", "en", **reason),
+                   "reason": reason}
 
 
 class Trainer:
@@ -170,8 +184,7 @@ class Trainer:
                 yield "snapshot", snap
             reason = divergence(loss, gnorm, V, acc["high_run"])
             if reason:
-                yield "end", {"status": "diverged",
-                              "message": f"Diverged at step {step}, epoch {epoch}: {reason}."}
+                yield diverged_event(reason[0], step, epoch, **reason[1])
                 return True
         return False
 
@@ -237,9 +250,7 @@ class Trainer:
                             "tokens_per_s": n_tok / ep_time if ep_time > 0 else 0.0,
                             "time": self.train_time, "step": self.step}
             if math.isinf(ppl):
-                yield "end", {"status": "diverged",
-                              "message": f"Diverged in epoch {epoch} (step {self.step}): "
-                                         "the perplexity overflowed to infinity."}
+                yield diverged_event("ppl_inf", self.step, epoch)
                 return
             now = time.perf_counter()
             if epoch % cfg.sample_every == 0 or epoch == cfg.num_epochs or now - last_sample > 5:

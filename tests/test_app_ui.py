@@ -268,3 +268,13 @@ def test_url_state_round_trips_raw_values_in_any_language(registry):
     assert (cfg.random_iter, cfg.model, cfg.num_hiddens, cfg.theta) == (True, "gru", 48, None)
     at.radio(key="part").set_value("sequential").run()
     assert "part" not in at.query_params  # back at its default: the link stays short
+
+
+def test_a_diverged_run_says_where_and_why_in_chinese(registry):
+    run = registry.create(RunConfig(num_epochs=50, lr=1e6, theta=None).validate())
+    assert wait_for(lambda: run.status == "diverged", 60)
+    run.join(10)
+    at = app(query={"lang": "zh"})
+    err = " ".join(e.value for e in at.error)
+    assert "训练发散了" in err and "发散" in err and f"第 {run.reason['step']} 步" in err
+    assert len(at.get("plotly_chart")) >= 3  # the charts still show what happened

@@ -8,6 +8,13 @@ EN = {
     "status.stopped": "stopped",
     "status.diverged": "diverged",
     "status.failed": "failed",
+    "diverge.loss_nan": "Diverged at step {step}, epoch {epoch}: the loss became {value}.",
+    "diverge.grad_nan": "Diverged at step {step}, epoch {epoch}: the gradient norm became {value}.",
+    "diverge.loss_high": "Diverged at step {step}, epoch {epoch}: the loss stayed above "
+                         "{factor:g} × ln|V| = {limit:.1f} (a uniform guess scores {uniform:.2f}) "
+                         "for {n} steps, last {value:.3g}.",
+    "diverge.ppl_inf": "Diverged in epoch {epoch} (step {step}): the perplexity overflowed to "
+                       "infinity.",
 }
 
 ZH = {
@@ -18,4 +25,10 @@ ZH = {
     "status.stopped": "已停止",
     "status.diverged": "已发散",
     "status.failed": "失败",
+    "diverge.loss_nan": "在第 {epoch} 个迭代周期的第 {step} 步发散：损失变成了 {value}。",
+    "diverge.grad_nan": "在第 {epoch} 个迭代周期的第 {step} 步发散：梯度范数变成了 {value}。",
+    "diverge.loss_high": "在第 {epoch} 个迭代周期的第 {step} 步发散：损失连续 {n} 步高于 "
+                         "{factor:g} × ln|V| = {limit:.1f}（均匀猜测的损失为 {uniform:.2f}），"
+                         "最后一步为 {value:.3g}。",
+    "diverge.ppl_inf": "在第 {epoch} 个迭代周期（第 {step} 步）发散：困惑度溢出为无穷大。",
 }

@@ -73,7 +73,10 @@ def run_header(run: Run, controls=True):
     """Status (always visible), controls for who may control, progress."""
     st.markdown(f"### {status_badge(run.status)} {run.name}")
     if run.status in ("failed", "diverged"):
-        st.error(tr(f"app.status.{run.status}") + " " + run.message)
+        message = run.message
+        if run.reason:  # a diverged run says where and why in the reader's language
+            message = tr(f"diverge.{run.reason['kind']}", **run.reason)
+        st.error(tr(f"app.status.{run.status}") + " " + message)
     elif run.status == "stopped" and run.message:
         st.info(run.message)
     if run.info.get("warning"):
