@@ -77,7 +77,8 @@ def live():
     sig = (run.id, log.version, lang, present, upto)
     steps = _upto(log.step_columns(), upto)
     epochs = _upto(log.epoch_columns(), upto)
-    c1, c2 = st.columns(2)
+    # a projector gets one chart per row: half-width charts are unreadable there
+    c1, c2 = (st.container(), st.container()) if present else st.columns(2)
     with c1:
         ui.chart("ppl", lambda: F.perplexity_figure(
             epochs["epoch"], epochs["perplexity"], lang=lang, present=present,
@@ -90,7 +91,7 @@ def live():
         steps["step"], steps["grad_norm"], steps["grad_norm_clipped"],
         steps["clipped"] > 0.5, run.config.theta, lang=lang, present=present,
         uirevision=run.id), sig)
-    c3, c4 = st.columns([3, 2])
+    c3, c4 = (st.container(), st.container()) if present else st.columns([3, 2])
     with c3:
         snaps = [x for x in log.snapshots() if upto is None or x.step <= upto]
         snap = snaps[-1] if snaps else None

@@ -87,9 +87,10 @@ def run_header(run: Run, controls=True):
     if p["total_steps"]:
         st.progress(min(1.0, p["step"] / p["total_steps"]))
     c = st.columns(5)
-    c[0].metric(tr("app.m.epoch"), f"{p['epoch']} / {p['num_epochs']}")
+    c[0].metric(tr("app.m.epoch"), f"{p['epoch']}/{p['num_epochs']}")
     c[1].metric(tr("app.m.step"), f"{p['step']:,}")
     ppl = p["perplexity"]
-    c[2].metric(tr("app.m.ppl"), "–" if ppl is None else f"{ppl:.2f}")
+    c[2].metric(tr("app.m.ppl"), "–" if ppl is None else f"{ppl:.2f}" if ppl < 1000
+                else f"{ppl:.2g}")
     c[3].metric(tr("app.m.speed"), f"{p['tokens_per_s']:,.0f}")
     c[4].metric(tr("app.m.eta"), _fmt_eta(p["eta_s"]) if run.is_active else "–")
