@@ -81,9 +81,10 @@ class RunConfig:
         if not isinstance(data, dict):
             raise ConfigError("settings must be a mapping of names to values")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(str(k) for k in set(data) - known)
+        unknown = sorted(_show(k) for k in set(data) - known)
         if unknown:
-            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown[:5])}{more}")
         cfg = cls(**{k: v for k, v in data.items()})
         cfg.validate()
         return cfg
@@ -113,11 +114,11 @@ class RunConfig:
                               ("activation", ACTIVATIONS)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, "
-                                  f"not {getattr(self, name)!r}")
+                                  f"not {_show(getattr(self, name))}")
         if not isinstance(self.device, str) or not (
                 self.device in DEVICES or re.fullmatch(r"cuda:[0-9]{1,3}", self.device)):
             raise ConfigError(f"device must be one of {', '.join(DEVICES)} "
-                              f"or cuda:N, not {self.device!r}")
+                              f"or cuda:N, not {_show(self.device)}")
         self.detach = _as_bool("detach", self.detach)
         if not self.detach and (self.model != "scratch" or self.random_iter):
             raise ConfigError("detach can only be turned off for the scratch model with "
@@ -209,7 +210,7 @@ def _as_bool(name, value):
         return True
     if str(value).lower() in ("0", "false", "no", "off", ""):
         return False
-    raise ConfigError(f"{name} must be true or false, not {value!r}")
+    raise ConfigError(f"{name} must be true or false, not {_show(value)}")
 
 
 def _check_range(name, value):

@@ -173,22 +173,36 @@ def _layout(fig: go.Figure, *, title: str, lang: str, present: bool,
     if y_title is not None:
         fig.update_layout(yaxis_title_text=y_title)
     if log_y:
-        fig.update_layout(yaxis_type="log", yaxis_exponentformat="power")
-        # plotly's default labels every digit between decades: too busy to read
-        span = _decades(fig)
-        if span >= 2:
-            fig.update_layout(yaxis_dtick=1)       # 1, 10, 100
-        elif span >= 0.9:
-            fig.update_layout(yaxis_dtick="D2")    # 1, 2, 5, 10
+        fig.update_layout(yaxis_type="log")
+        vals = _log_ticks(fig)
+        if vals:  # plotly's own labels read 0.5 as a bare "5" between decades
+            fig.update_layout(yaxis_tickvals=vals, yaxis_ticktext=[f"{v:g}" for v in vals])
     return fig
+
+
+def _log_ticks(fig: go.Figure) -> list[float]:
+    """Tick values for a log axis: powers of ten, or 1-2-5 within them."""
+    ys = _primary_y(fig)
+    if not ys.size:
+        return []
+    lo, hi = math.floor(math.log10(ys.min())), math.ceil(math.log10(ys.max()))
+    steps = (1,) if hi - lo > 2 else (1, 2, 5) if hi - lo > 1 else (1, 1.5, 2, 3, 5, 7)
+    vals = [m * 10.0 ** k for k in range(lo, hi + 1) for m in steps]
+    inside = [v for v in vals if ys.min() / 1.5 <= v <= ys.max() * 1.5]
+    return [float(f"{v:.3g}") for v in inside] if len(inside) >= 2 else []
+
+
+def _primary_y(fig: go.Figure) -> np.ndarray:
+    """The positive, finite y values on the primary y axis."""
+    ys = [np.asarray(d.y, dtype=float) for d in fig.data
+          if d.y is not None and getattr(d, "yaxis", None) in (None, "y")]
+    ys = np.concatenate(ys) if ys else np.array([])
+    return ys[np.isfinite(ys) & (ys > 0)]
 
 
 def _decades(fig: go.Figure) -> float:
     """How many powers of ten the data on the primary y axis spans."""
-    ys = [np.asarray(d.y, dtype=float) for d in fig.data
-          if d.y is not None and getattr(d, "yaxis", None) in (None, "y")]
-    ys = np.concatenate(ys) if ys else np.array([])
-    ys = ys[np.isfinite(ys) & (ys > 0)]
+    ys = _primary_y(fig)
     return float(np.log10(ys.max() / ys.min())) if ys.size else 0.0
 
 
@@ -355,16 +369,24 @@ def grad_norm_figure(steps, norm_before, norm_after, clipped, theta, *,
             marker=dict(symbol="circle", size=st["marker"], color=BLACK, opacity=0.75),
             hovertemplate=hover,
         ))
-    if clipping_on:
+    if clipping_on and len(steps):
+        # theta as a dashed line with a legend entry: a label on the plot
+        # would sit on the curve's end, where the reader looks
+        fig.add_trace(go.Scatter(
+            x=np.array([steps[0], steps[-1]]), y=np.array([float(theta)] * 2), mode="lines",
+            name=t("fig.grad.theta", lang, theta=theta), hoverinfo="skip",
+            line=dict(color=BLACK, width=st["line"], dash="dash")))
+    elif clipping_on:
         _hline(fig, float(theta), t("fig.grad.theta", lang, theta=theta),
                present=present, log_y=True)
+    if clipping_on:
         recent, overall = clip_rates(clipped)
         subtitle = t("fig.grad.subtitle", lang, recent=recent, overall=overall,
                      window=min(CLIP_WINDOW, len(clipped)), total=len(clipped))
         rate = pd.Series(clipped.astype(float)).rolling(CLIP_WINDOW, min_periods=1).mean()
         fig.add_trace(_line(steps, rate.to_numpy(),
                             t("fig.grad.rate", lang, window=CLIP_WINDOW), GREEN,
-                            st["thin"], yaxis="y2", visible="legendonly",
+                            st["thin"], yaxis="y2",
                             hover=_hover_xy(step_word, t("fig.grad.rate_y", lang), ".0%")))
     else:
         subtitle = t("fig.grad.off", lang)

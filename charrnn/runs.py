@@ -44,7 +44,7 @@ class Run:
         self.created = time.time()
         self.status = "queued"
         self.message = ""
-        self.reason: dict | None = None  # why it diverged, for a translated message
+        self.reason: dict | None = None  # {"key": i18n key, **fields}: the message, translatable
         self.info: dict = {}            # from the trainer's "start" event
         self.log = RunLog()
         self.idx_to_token: list[str] = []
@@ -92,7 +92,7 @@ class Run:
     def stop(self):
         with self._lock:
             if self.status == "queued":
-                self.status, self.message = "stopped", "stopped before it started"
+                self._set_end("stopped", "stop.queued")
                 self._end()
                 return
         self._stop.set()
@@ -139,13 +139,18 @@ class Run:
                 if self.status in ("running", "paused"):
                     self.status = "finished"
             if self._stop.is_set() and self.status not in ENDED:
-                self.status, self.message = "stopped", f"stopped at step {self.log.num_steps_logged}"
+                self._set_end("stopped", "stop.at_step", step=self.log.num_steps_logged)
         except Exception as exc:  # the thread must never die silently
             self.status = "failed"
             self.message = f"{exc.__class__.__name__}: {exc}"
             self.traceback = traceback.format_exc()
         finally:
             self._end()
+
+    def _set_end(self, status, key, **fields):
+        from .i18n import t
+        self.reason = {"key": key, **fields}
+        self.status, self.message = status, t(key, "en", **fields)
 
     def _checkpoint(self) -> bool:
         """Between minibatches: honour pause / step / stop. False = stop now."""
@@ -228,7 +233,7 @@ class Run:
         run.created = meta.get("created", run.created)
         run.status, run.message = meta.get("status", "stopped"), meta.get("message", "")
         if run.status in ACTIVE:  # the server stopped while it trained
-            run.status, run.message = "stopped", "the server stopped during training"
+            run._set_end("stopped", "stop.server")
         run.info = meta.get("info", {})
         run.reason = meta.get("reason")
         run.total_steps = meta.get("total_steps")

@@ -95,8 +95,8 @@ def divergence(loss, grad_norm, vocab_size, high_run):
 def diverged_event(kind, step, epoch, **fields):
     """The "end" event of a diverged run: an English message for logs and the
     CLI, and the reason's fields so a UI can say it in its own language."""
-    reason = {"kind": kind, "step": step, "epoch": epoch, **fields}
-    return "end", {"status": "diverged", "message": t(f"diverge.{kind}", "en", **reason),
+    reason = {"key": f"diverge.{kind}", "step": step, "epoch": epoch, **fields}
+    return "end", {"status": "diverged", "message": t(reason["key"], "en", **reason),
                    "reason": reason}
 
 

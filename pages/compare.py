@@ -46,7 +46,7 @@ else:                                        # a chosen run may have been delete
 def label(run_id):
     # no status here: this box is not redrawn live; the badges below are
     r = reg.get(run_id)
-    return f"{r.name} · {time.strftime('%H:%M', time.localtime(r.created))}"
+    return f"{r.name} · {time.strftime('%H:%M:%S', time.localtime(r.created))}"
 
 
 chosen = st.multiselect(ui.tr("tune.cmp.pick"), ids, key="runs", format_func=label,

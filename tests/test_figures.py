@@ -189,18 +189,22 @@ def _by_name(fig, key, lang="en", **fmt):
 
 
 def test_grad_norm_log_axis_theta_line_and_label():
+    steps = _grad_data()[0]
     fig = F.grad_norm_figure(*_grad_data(), 1.0)
     assert fig.layout.yaxis.type == "log"
-    hlines = [s for s in fig.layout.shapes if s.y0 == s.y1]
-    assert len(hlines) == 1
-    assert hlines[0].y0 == 1.0 and hlines[0].line.dash == "dash"
-    assert any(a.text == "θ = 1" for a in fig.layout.annotations)
+    line = [d for d in fig.data if d.name == "θ = 1"]
+    assert len(line) == 1 and line[0].line.dash == "dash"  # in the legend, not on the curve
+    assert list(line[0].y) == [1.0, 1.0] and list(line[0].x) == [steps[0], steps[-1]]
 
 
-def test_grad_norm_theta_label_sits_at_theta_on_log_axis():
-    fig = F.grad_norm_figure(*_grad_data(), 5.0)
-    label = [a for a in fig.layout.annotations if a.text == "θ = 5"][0]
-    assert label.y == pytest.approx(np.log10(5.0))  # annotations take log10 on log axes
+def test_log_axis_labels_read_as_numbers():
+    """0.5 must read "0.5", not a bare "5" between decades."""
+    steps = np.arange(1, 101)
+    fig = F.grad_norm_figure(steps, np.linspace(0.12, 0.9, 100), None, None, 1.0)
+    labels = list(fig.layout.yaxis.ticktext)
+    assert "0.5" in labels and "0.2" in labels and "5" not in labels
+    wide = F.grad_norm_figure(steps, np.logspace(-3, 3, 100), None, None, 1.0)
+    assert list(wide.layout.yaxis.ticktext) == ["0.001", "0.01", "0.1", "1", "10", "100", "1000"]
 
 
 @pytest.mark.parametrize("theta", [None, 0])

@@ -48,7 +48,7 @@ def test_pause_stops_the_steps_and_step_advances_exactly_one(reg):
     assert wait_for(lambda: run.log.num_steps_logged > n + 5)
     run.stop()
     run.join(10)
-    assert run.status == "stopped" and "stopped at step" in run.message
+    assert run.status == "stopped" and "Stopped at step" in run.message
 
 
 def test_runs_over_the_cap_queue_then_start(reg):

@@ -30,7 +30,7 @@ def _load():
 STRINGS = _load()
 
 
-def t(key: str, lang: str = "en", **fmt) -> str:
+def t(key: str, lang: str = "en", /, **fmt) -> str:
     """The string `key` in `lang` (falls back to English), formatted with fmt."""
     table = STRINGS.get(lang) or STRINGS["en"]
     text = table.get(key)

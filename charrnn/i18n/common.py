@@ -15,6 +15,9 @@ EN = {
                          "for {n} steps, last {value:.3g}.",
     "diverge.ppl_inf": "Diverged in epoch {epoch} (step {step}): the perplexity overflowed to "
                        "infinity.",
+    "stop.at_step": "Stopped at step {step}.",
+    "stop.queued": "Stopped before it started.",
+    "stop.server": "The server stopped while this run trained; it ends where its files do.",
 }
 
 ZH = {
@@ -31,4 +34,7 @@ ZH = {
                          "{factor:g} × ln|V| = {limit:.1f}（均匀猜测的损失为 {uniform:.2f}），"
                          "最后一步为 {value:.3g}。",
     "diverge.ppl_inf": "在第 {epoch} 个迭代周期（第 {step} 步）发散：困惑度溢出为无穷大。",
+    "stop.at_step": "在第 {step} 步停止。",
+    "stop.queued": "在开始之前就被停止了。",
+    "stop.server": "这次运行训练时服务器停止了；它停在文件保存的地方。",
 }

@@ -34,7 +34,7 @@ def lang() -> str:
     return value if value in LANGS else _browser_lang()
 
 
-def tr(key: str, **fmt) -> str:
+def tr(key: str, /, **fmt) -> str:
     return t(key, lang(), **fmt)
 
 
@@ -145,10 +145,11 @@ def status_badge(status: str) -> str:
     return f":{colour}-badge[{label}]"
 
 
-def _run_label(run: Run, language: str) -> str:
-    when = time.strftime("%H:%M", time.localtime(run.created))
-    status = t(f"status.{run.status}", language)
-    return f"{run.name} · {status} · {when}"
+def _run_label(run: Run) -> str:
+    # no status: the browser keeps a kept selection's old label, so a status
+    # here would go stale; the badge under the picker is always current
+    when = time.strftime("%H:%M:%S", time.localtime(run.created))
+    return f"{run.name} · {when}"
 
 
 def run_picker(label_key="app.run.pick") -> Run | None:
@@ -158,7 +159,6 @@ def run_picker(label_key="app.run.pick") -> Run | None:
     if not runs:
         return None
     ids = [r.id for r in runs]
-    language = lang()
     # not bind="query-params": with a format_func that puts the label, not the id, in the URL
     url = st.query_params.get("run")
     if url in ids and url != st.session_state.get("_run_url"):
@@ -166,8 +166,7 @@ def run_picker(label_key="app.run.pick") -> Run | None:
     if st.session_state.get("run") not in ids:
         st.session_state["run"] = ids[0]
     run_id = st.selectbox(tr(label_key), ids, key="run",
-                          format_func=lambda i: _run_label(reg.get(i), language)
-                          if reg.get(i) else i)
+                          format_func=lambda i: _run_label(reg.get(i)) if reg.get(i) else i)
     st.session_state["_run_url"] = run_id
     if url != run_id:
         st.query_params["run"] = run_id

@@ -72,13 +72,12 @@ def _control_buttons(run: Run):
 def run_header(run: Run, controls=True):
     """Status (always visible), controls for who may control, progress."""
     st.markdown(f"### {status_badge(run.status)} {run.name}")
+    # an ended run says where and why, in the reader's language when it can
+    message = tr(run.reason["key"], **run.reason) if run.reason else run.message
     if run.status in ("failed", "diverged"):
-        message = run.message
-        if run.reason:  # a diverged run says where and why in the reader's language
-            message = tr(f"diverge.{run.reason['kind']}", **run.reason)
         st.error(tr(f"app.status.{run.status}") + " " + message)
-    elif run.status == "stopped" and run.message:
-        st.info(run.message)
+    elif run.status == "stopped" and message:
+        st.info(message)
     if run.info.get("warning"):
         st.warning(run.info["warning"])
     if controls and can_control():
@@ -93,4 +92,4 @@ def run_header(run: Run, controls=True):
     c[2].metric(tr("app.m.ppl"), "–" if ppl is None else f"{ppl:.2f}" if ppl < 1000
                 else f"{ppl:.2g}")
     c[3].metric(tr("app.m.speed"), f"{p['tokens_per_s']:,.0f}")
-    c[4].metric(tr("app.m.eta"), _fmt_eta(p["eta_s"]) if run.is_active else "–")
+    c[4].metric(tr("app.m.eta"), _fmt_eta(p["eta_s"]) if run.status == "running" else "–")

@@ -28,7 +28,7 @@ PAGES = [("train", ":material/model_training:"), ("hidden_state", ":material/gri
 def navigation():
     """Page config, the shared sidebar, and st.navigation over PAGES."""
     st.set_page_config(
-        page_title="RNN Training Explorer", page_icon=":material/autorenew:", layout="wide",
+        page_title="RNN Training Explorer", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide",
         initial_sidebar_state="collapsed"
         if st.query_params.get("present") in ("1", "true") else "auto")
     setup_page()

@@ -1,0 +1,371 @@
+"""The app in a real browser (Playwright + Debian Chromium) on a fresh server.
+
+The tests run in file order against one server started for this module:
+deep links first (the first request a new server sees must be a deep link),
+then a bad upload, live training, pause / step / resume / stop, the run
+picker after Stop, a prepared link, every page again now that runs exist, and
+presentation mode in Chinese. Screenshots land in tests/artifacts/, named
+after the test and stage; a failing test leaves <test>-FAILED.png there.
+"""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from charrnn.i18n import t
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+LOAD_TIMEOUT_MS = 45_000     # first page of a fresh server: torch import, first script run
+IDLE_TIMEOUT_MS = 30_000
+TRAIN_URL = "/?num_epochs=3000&num_hiddens=64&batch_size=8&num_steps=10"
+GRAD_TITLE = t("fig.grad.title", "en")          # "Gradient L2 norm before and after clipping"
+GRAD_MATCH = "Gradient L2 norm"
+assert GRAD_MATCH in GRAD_TITLE
+CAP = 2000  # charrnn.figures.MAX_POINTS: long series are thinned to about this many points
+
+
+def app_pages() -> list[str]:
+    """The url_paths of the app's st.navigation, read from its PAGES list.
+
+    PAGES lives in app.py or a module under charrnn/ (charrnn/ui/nav.py at the
+    time of writing); a new page added there is covered automatically."""
+    sources = [p.read_text("utf-8") for p in
+               [REPO / "app.py"] + sorted((REPO / "charrnn").rglob("*.py"))]
+    names = []
+    for src in sources:
+        block = re.search(r"^PAGES\s*=\s*\[(.*?)\]\s*$", src, re.S | re.M)
+        names = re.findall(r"\(\s*[\"'](\w+)[\"']", block.group(1)) if block else []
+        if names:
+            break
+    else:  # no PAGES list: literal st.Page(..., url_path="...") calls
+        names = [n for src in sources for n in re.findall(r"url_path\s*=\s*[\"'](\w+)[\"']", src)]
+    assert {"train", "hidden_state", "gradients", "generate"} <= set(names), \
+        f"could not read the pages from a PAGES list in app.py or charrnn/ (found {names})"
+    return names
+
+
+PAGES = app_pages()
+DEFAULT_PAGE = "train"
+
+
+def url_of(name: str) -> str:
+    return "/" if name == DEFAULT_PAGE else f"/{name}"
+
+
+def shot(page, artifacts, name: str, full_page=False):
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=full_page, timeout=15_000)
+
+
+# --------------------------------------------------------------- page state
+# idle: no script run in progress, and no widget still a loading skeleton
+IDLE_JS = """() => !document.querySelector(
+    '[data-testid="stStatusWidget"], [data-testid^="stSkeleton"], [data-testid="stAppSkeleton"]')"""
+
+
+def wait_loaded(page, timeout_ms=LOAD_TIMEOUT_MS):
+    """Wait for the page title, then for Streamlit to finish the script run.
+
+    The status widget ("Running…") exists only while a script or fragment
+    runs; a live page reruns its fragment every second, so this returns at
+    the first moment none runs."""
+    page.locator('[data-testid="stMain"] h1').first.wait_for(state="visible", timeout=timeout_ms)
+    # Streamlit shows "Running…" only after a short delay, so ask twice
+    for _ in range(2):
+        page.wait_for_function(IDLE_JS, timeout=IDLE_TIMEOUT_MS, polling=100)
+        page.wait_for_timeout(400)
+    page.wait_for_function(IDLE_JS, timeout=IDLE_TIMEOUT_MS, polling=100)
+
+
+def nav_titles(page) -> list[str]:
+    """The sidebar navigation's link texts (icon name + title: the icon is a ligature)."""
+    return page.evaluate("""() => [...document.querySelectorAll(
+        '[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"]')]
+        .map(a => (a.textContent || '').trim())""")
+
+
+def assert_no_error(page, where: str):
+    exc = page.locator('[data-testid="stException"]')
+    assert exc.count() == 0, f"{where}: the app shows an exception:\n{exc.first.inner_text()}"
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body, f"{where}: 'Traceback' on the page:\n{body[:3000]}"
+
+
+def assert_app_sidebar(page, where: str, lang="en"):
+    """The app's own navigation and language switch, not the legacy pages/ list."""
+    titles = [t(f"page.{name}", lang) for name in PAGES]
+    links = nav_titles(page)
+    for title in titles:
+        assert any(link.endswith(title) for link in links), (
+            f"{where}: sidebar navigation {links} lacks {title!r}: is Streamlit routing "
+            f"through its legacy pages/ folder (no shared sidebar)?")
+    assert not any(link.endswith(("app", "hidden state")) for link in links), \
+        f"{where}: sidebar lists file names {links}: the legacy pages/ router is in use"
+    sidebar = page.locator('[data-testid="stSidebar"]').text_content()
+    assert "English" in sidebar and "中文" in sidebar, \
+        f"{where}: no language switch (English / 中文) in the sidebar: {sidebar[:500]!r}"
+
+
+def check_page(page, artifacts, base, name, shot_name, lang="en"):
+    page.goto(base + url_of(name), timeout=LOAD_TIMEOUT_MS)
+    wait_loaded(page)
+    where = f"{url_of(name)}"
+    assert_no_error(page, where)
+    assert_app_sidebar(page, where, lang)
+    active = page.locator('[data-testid="stSidebarNavLink"][aria-current="page"]')
+    if active.count():  # which link is marked current is a detail of Streamlit's markup
+        assert active.first.text_content().strip().endswith(t(f"page.{name}", lang)), \
+            f"{where}: the current page in the navigation is {active.first.text_content()!r}"
+    shot(page, artifacts, shot_name)
+
+
+# ----------------------------------------------------------------- training
+GRAD_JS = """(match) => {
+  for (const el of document.querySelectorAll('.js-plotly-plot')) {
+    const t = el.layout && el.layout.title;
+    const text = t && (typeof t === 'string' ? t : t.text);
+    if (text && text.includes(match) && el._fullData && el._fullData.length) {
+      const x = el._fullData[0].x || [];
+      return {n: x.length, last: x.length ? Number(x[x.length - 1]) : null};
+    }
+  }
+  return null;
+}"""
+
+SCROLL_JS = """(match) => {
+  for (const el of document.querySelectorAll('.js-plotly-plot')) {
+    const t = el.layout && el.layout.title;
+    const text = t && (typeof t === 'string' ? t : t.text);
+    if (text && text.includes(match)) { el.scrollIntoView({block: 'center'}); return true; }
+  }
+  return false;
+}"""
+
+METRIC_JS = """(label) => {
+  for (const m of document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetric"]')) {
+    const l = m.querySelector('[data-testid="stMetricLabel"]');
+    const v = m.querySelector('[data-testid="stMetricValue"]');
+    if (l && v && l.textContent.trim() === label) return v.textContent.trim();
+  }
+  return null;
+}"""
+
+STATUS_JS = """() => {
+  const h = document.querySelector('[data-testid="stMainBlockContainer"] h3');
+  return h ? h.textContent.trim() : null;
+}"""
+
+PICKER_JS = """() => {
+  const i = document.querySelector(
+    '[data-testid="stMainBlockContainer"] [data-testid="stSelectbox"] input');
+  return i ? i.value : null;
+}"""
+
+
+def grad_points(page):
+    """{n, last} of the gradient-norm chart's first trace, or None."""
+    return page.evaluate(GRAD_JS, GRAD_MATCH)
+
+
+def step_metric(page):
+    value = page.evaluate(METRIC_JS, t("app.m.step", "en"))
+    if value is None:
+        return None
+    digits = re.sub(r"[^0-9]", "", value)
+    return int(digits) if digits else None
+
+
+def status(page):
+    """The run header's badge: the first word of its h3 ("running", "paused", ...)."""
+    text = page.evaluate(STATUS_JS) or ""
+    return text.split()[0] if text.split() else None
+
+
+def poll(fn, cond, timeout_s, what, interval=0.25):
+    """Call fn until cond(value); fail with the last value after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    value = fn()
+    while not cond(value):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s} s waiting for {what}; last value {value!r}")
+        time.sleep(interval)
+        value = fn()
+    return value
+
+
+def control(page, label_key):
+    """A run-control button in the main area (the status widget has its own 'Stop')."""
+    return page.get_by_test_id("stMainBlockContainer").get_by_role(
+        "button", name=t(label_key, "en"), exact=True)
+
+
+def start_training(page, base):
+    page.goto(base + TRAIN_URL, timeout=LOAD_TIMEOUT_MS)
+    wait_loaded(page)
+    assert_no_error(page, TRAIN_URL)
+    start = page.get_by_test_id("stSidebar").get_by_role("button", name=t("cfg.start", "en"),
+                                                         exact=True)
+    start.click()
+    poll(lambda: status(page), lambda s: s == "running", 20, "the run to be running")
+    poll(lambda: step_metric(page), lambda s: s is not None and s > 0, 30,
+         "the Step metric to leave 0")
+
+
+def stop_training(page):
+    stop = control(page, "app.ctl.stop")
+    if stop.count() and stop.is_enabled():
+        stop.click()
+    poll(lambda: status(page), lambda s: s in ("stopped", "finished"), 20,
+         "the run to stop")
+
+
+# -------------------------------------------------------------------- tests
+def test_deep_links_on_a_fresh_server(page, server, artifacts):
+    """The very first request is a deep link; then every page of app.py's PAGES."""
+    first = next(name for name in PAGES if name != DEFAULT_PAGE)
+    order = [first, DEFAULT_PAGE] + [n for n in PAGES if n not in (first, DEFAULT_PAGE)]
+    check_page(page, artifacts, server, first, f"deeplink_first_{first}")
+    for name in order:
+        check_page(page, artifacts, server, name, f"deeplink_{name}")
+
+
+def test_upload_of_a_binary_file_is_refused(page, server, artifacts):
+    page.goto(server + "/", timeout=LOAD_TIMEOUT_MS)
+    wait_loaded(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text(t("cfg.corpus.upload", "en"), exact=True).click()
+    file_input = sidebar.locator('input[type="file"]')
+    file_input.wait_for(state="attached", timeout=15_000)
+    file_input.set_input_files(files=[{"name": "binary.txt", "mimeType": "text/plain",
+                                       "buffer": b"GIF89a\x00\x00\x01\x00" * 20}])
+    alert = sidebar.get_by_test_id("stAlert").filter(has_text="looks binary")
+    alert.first.wait_for(state="visible", timeout=20_000)
+    assert "looks binary" in alert.first.inner_text()
+    assert_no_error(page, "upload")
+    alert.first.scroll_into_view_if_needed()
+    shot(page, artifacts, "upload_binary")
+
+
+def test_training_streams_gradient_norm(page, server, artifacts):
+    start_training(page, server)
+    try:
+        # the run is young: the chart holds every step until about CAP points
+        first = poll(lambda: grad_points(page), lambda g: g is not None and g["n"] > 0, 30,
+                     f"a '{GRAD_MATCH}' chart with points")
+        step0 = step_metric(page)
+        later = poll(lambda: grad_points(page),
+                     lambda g: g is not None and g["last"] > first["last"]
+                     and (g["n"] > first["n"] or first["n"] >= CAP - 10),
+                     15, f"the gradient-norm chart to gain points (first: {first})")
+        assert later["n"] <= CAP + 10, f"the chart is not thinned: {later['n']} points"
+        poll(lambda: step_metric(page), lambda s: s is not None and s > step0, 15,
+             f"the Step metric to grow past {step0}")
+        assert_no_error(page, "training")
+        shot(page, artifacts, "training_running")
+        page.evaluate(SCROLL_JS, GRAD_MATCH)  # in one go: the fragment redraws every second
+        page.wait_for_timeout(300)
+        shot(page, artifacts, "training_gradnorm")
+    finally:
+        stop_training(page)
+
+
+def test_pause_step_resume_stop(page, server, artifacts):
+    start_training(page, server)
+    try:
+        control(page, "app.ctl.pause").click()
+        poll(lambda: status(page), lambda s: s == "paused", 15, "the badge to say paused")
+        time.sleep(2)
+        s1, g1 = step_metric(page), grad_points(page)
+        time.sleep(3)
+        s2, g2 = step_metric(page), grad_points(page)
+        assert s1 == s2, f"paused, yet the Step metric moved: {s1} -> {s2}"
+        assert g1 == g2, f"paused, yet the gradient-norm chart moved: {g1} -> {g2}"
+        assert status(page) == "paused"
+        assert_no_error(page, "paused")
+        shot(page, artifacts, "pause_paused")
+
+        control(page, "app.ctl.step").click()
+        poll(lambda: step_metric(page), lambda s: s is not None and s > s1, 15,
+             f"one step past {s1}")
+        time.sleep(2)  # a second step would show by now
+        assert step_metric(page) == s1 + 1, \
+            f"Step should train exactly one minibatch: {s1} -> {step_metric(page)}"
+        assert status(page) == "paused"
+        shot(page, artifacts, "pause_stepped")
+
+        control(page, "app.ctl.resume").click()
+        poll(lambda: status(page), lambda s: s == "running", 15, "the badge to say running")
+        poll(lambda: step_metric(page), lambda s: s is not None and s > s1 + 1, 15,
+             f"training to go on past {s1 + 1}")
+        shot(page, artifacts, "pause_resumed")
+
+        control(page, "app.ctl.stop").click()
+        poll(lambda: status(page), lambda s: s == "stopped", 20, "the badge to say stopped")
+        assert_no_error(page, "stopped")
+        shot(page, artifacts, "pause_stopped")
+    finally:
+        if status(page) not in ("stopped", "finished"):
+            stop_training(page)
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "app bug (usually, not always): after Stop the page reruns (polling ends) but the "
+    "run picker's selectbox keeps showing its old label '… · running · …' until a "
+    "reload; Streamlit's frontend does not refresh a kept selection whose format_func "
+    "label changed. pages/compare.py avoids status in labels for this reason."))
+def test_run_picker_shows_stopped_after_stop(page, server, artifacts):
+    """The run picker's label names the status: after Stop it must not say running."""
+    start_training(page, server)
+    try:
+        control(page, "app.ctl.stop").click()
+        poll(lambda: status(page), lambda s: s == "stopped", 20, "the badge to say stopped")
+        picker = poll(lambda: page.evaluate(PICKER_JS),
+                      lambda v: v is not None and t("status.running", "en") not in v, 6,
+                      "the run picker to leave 'running' after Stop")
+        assert t("status.stopped", "en") in picker, picker
+    finally:
+        shot(page, artifacts, "picker_after_stop")
+        if status(page) not in ("stopped", "finished"):
+            stop_training(page)
+
+
+def test_prepared_link_with_option_values(page, server, artifacts):
+    """A lecturer's link names options by value (?model=gru), whatever the language."""
+    for lang in ("en", "zh"):
+        page.goto(server + f"/?lang={lang}&model=gru&corpus_src=paste", timeout=LOAD_TIMEOUT_MS)
+        wait_loaded(page)
+        assert_no_error(page, f"prepared link ({lang})")
+        sidebar = page.get_by_test_id("stSidebar")
+        model = sidebar.get_by_test_id("stSelectbox").filter(has_text=t("cfg.model", lang))
+        assert model.locator("input").first.input_value() == t("cfg.model.gru", lang), \
+            f"({lang}) ?model=gru did not choose the GRU"
+        checked = sidebar.locator('input[type="radio"]:checked').evaluate_all(
+            "els => els.map(e => e.closest('label').textContent.trim())")
+        assert t("cfg.corpus.paste", lang) in checked, \
+            f"({lang}) ?corpus_src=paste did not choose Paste: {checked}"
+        assert "model=gru" in page.url, f"({lang}) the URL lost model=gru: {page.url}"
+        shot(page, artifacts, f"prepared_link_{lang}")
+
+
+def test_every_page_with_a_run(page, server, artifacts):
+    """Every page again, now that the server holds (stopped) runs with data."""
+    for name in PAGES:
+        check_page(page, artifacts, server, name, f"with_run_{name}")
+
+
+def test_presentation_mode_in_chinese(page, server, artifacts):
+    page.goto(server + "/?lang=zh&present=1", timeout=LOAD_TIMEOUT_MS)
+    wait_loaded(page)
+    title = t("train.title", "zh")
+    assert title == "看 RNN 如何学习"
+    h1 = page.locator('[data-testid="stMain"] h1').first
+    assert h1.inner_text().strip() == title
+    assert_no_error(page, "?lang=zh&present=1")
+    assert any(link.endswith("训练") for link in nav_titles(page)), \
+        f"the navigation is not in Chinese: {nav_titles(page)}"
+    assert_app_sidebar(page, "?lang=zh&present=1", lang="zh")
+    shot(page, artifacts, "present_zh")
