@@ -12,12 +12,7 @@ from charrnn.generate import predict
 from charrnn.ui.tuning import weights_uploader
 
 lang, present = ui.lang(), ui.present()
-st.title(ui.tr("gen.title"))
-st.caption(ui.tr("gen.intro"))
-run = ui.run_picker()
-if run is None:
-    st.info(ui.tr("app.no_runs"))
-    st.stop()
+run = ui.page_run("gen.title", "gen.intro")
 with st.expander(ui.tr("tune.up.label")):
     uploaded = weights_uploader(run)
 model = uploaded or run.model()

@@ -7,12 +7,7 @@ from charrnn import ui
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
 
 lang, present = ui.lang(), ui.present()
-st.title(ui.tr("grad.title"))
-st.caption(ui.tr("grad.intro"))
-run = ui.run_picker()
-if run is None:
-    st.info(ui.tr("app.no_runs"))
-    st.stop()
+run = ui.page_run("grad.title", "grad.intro")
 smooth = st.select_slider(ui.tr("grad.smooth"), [None, 0.3, 0.1, 0.03, 0.01],
                           value=0.1, key="grad_smooth",
                           format_func=lambda a: ui.tr("grad.smooth.off") if a is None

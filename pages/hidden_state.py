@@ -8,12 +8,7 @@ from charrnn import ui
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
 
 lang, present = ui.lang(), ui.present()
-st.title(ui.tr("hidden.title"))
-st.caption(ui.tr("hidden.intro"))
-run = ui.run_picker()
-if run is None:
-    st.info(ui.tr("app.no_runs"))
-    st.stop()
+run = ui.page_run("hidden.title", "hidden.intro")
 
 follow = st.toggle(ui.tr("hidden.follow"), value=True, key="hidden_follow",
                    help=ui.tr("hidden.follow.help"))

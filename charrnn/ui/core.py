@@ -171,3 +171,15 @@ def run_picker(label_key="app.run.pick") -> Run | None:
     if url != run_id:
         st.query_params["run"] = run_id
     return reg.get(run_id)
+
+
+def page_run(title_key: str, intro_key: str) -> Run:
+    """A run-viewing page's head: title, one line of intro, the run picker;
+    with no runs yet, it says so and the page stops there."""
+    st.title(tr(title_key))
+    st.caption(tr(intro_key))
+    run = run_picker()
+    if run is None:
+        st.info(tr("app.no_runs"))
+        st.stop()
+    return run
