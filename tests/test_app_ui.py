@@ -278,3 +278,16 @@ def test_a_diverged_run_says_where_and_why_in_chinese(registry):
     err = " ".join(e.value for e in at.error)
     assert "训练发散了" in err and "发散" in err and f"第 {run.reason['step']} 步" in err
     assert len(at.get("plotly_chart")) >= 3  # the charts still show what happened
+
+
+def test_a_link_can_hide_controls_for_a_class(registry):
+    at = app(query={"hide": "lr,theta,model", "lr": "0.5", "num_hiddens": "32",
+                    "max_tokens": "3000", "batch_size": "4", "num_steps": "8"})
+    keys = {w.key for w in at.number_input} | {w.key for w in at.toggle}
+    assert "lr" not in keys and "theta_on" not in keys and "theta" not in keys
+    assert "num_hiddens" in keys
+    assert all(s.key != "model" for s in at.selectbox)
+    at.button(key="start").click().run()
+    cfg = registry.list()[0].config
+    assert cfg.lr == 0.5 and cfg.theta == 1.0 and cfg.model == "scratch"
+    registry.list()[0].stop()
