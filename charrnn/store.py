@@ -92,16 +92,17 @@ def load_log(folder: Path, param_names, num_steps, idx_to_token) -> RunLog:
                 log.spectral = Columns.from_array(log.spectral.names, z["spectral"])
                 log.dH = Columns.from_array(log.dH.names, z["dH"])
         if (folder / "snapshots.npz").exists():
-            with np.load(folder / "snapshots.npz", allow_pickle=False) as z:
-                for i in range(len(z["step"])):
-                    X, Y = z["X"][i], z["Y"][i]
-                    log.recent.append(Snapshot(
-                        step=int(z["step"][i]), epoch=int(z["epoch"][i]),
-                        lanes=[int(x) for x in z["lanes"][i]], H=z["H"][i], H0=z["H0"][i],
-                        input_ids=X, target_ids=Y,
-                        inputs=[[idx_to_token[j] for j in row] for row in X],
-                        targets=[[idx_to_token[j] for j in row] for row in Y],
-                        dH=z["dH"][i]))
+            with np.load(folder / "snapshots.npz", allow_pickle=False) as npz:
+                z = {k: npz[k] for k in npz.files}  # each npz[k] decompresses again
+            for i in range(len(z["step"])):
+                X, Y = z["X"][i], z["Y"][i]
+                log.recent.append(Snapshot(
+                    step=int(z["step"][i]), epoch=int(z["epoch"][i]),
+                    lanes=[int(x) for x in z["lanes"][i]], H=z["H"][i], H0=z["H0"][i],
+                    input_ids=X, target_ids=Y,
+                    inputs=[[idx_to_token[j] for j in row] for row in X],
+                    targets=[[idx_to_token[j] for j in row] for row in Y],
+                    dH=z["dH"][i]))
         if (folder / "samples.json").exists():
             log.samples = read_json(folder / "samples.json")
     except StoreError:
