@@ -206,10 +206,12 @@ def _as_float(name, value):
 def _as_bool(name, value):
     if isinstance(value, bool):
         return value
-    if str(value).lower() in ("1", "true", "yes", "on"):
-        return True
-    if str(value).lower() in ("0", "false", "no", "off", ""):
-        return False
+    if not isinstance(value, int) or value in (0, 1):  # str() of a huge int raises
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
     raise ConfigError(f"{name} must be true or false, not {_show(value)}")
 
 
