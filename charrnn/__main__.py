@@ -36,17 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tokens", choices=["d2l", "raw"], default=None,
                    help="d2l: letters only, lower case (default for the book); "
                         "raw: every character (default for your own file)")
-    t.add_argument("--max-tokens", type=int, default=d.max_tokens, help="-1 = all")
+    t.add_argument("--max-tokens", default=d.max_tokens, help="-1 = all")
     t.add_argument("--model", choices=["scratch", "rnn", "gru", "lstm"], default=d.model)
-    t.add_argument("--num-hiddens", type=int, default=d.num_hiddens)
-    t.add_argument("--batch-size", type=int, default=d.batch_size)
-    t.add_argument("--num-steps", type=int, default=d.num_steps)
-    t.add_argument("--lr", type=float, default=d.lr)
-    t.add_argument("--num-epochs", type=int, default=d.num_epochs)
+    t.add_argument("--num-hiddens", default=d.num_hiddens)
+    t.add_argument("--batch-size", default=d.batch_size)
+    t.add_argument("--num-steps", default=d.num_steps)
+    t.add_argument("--lr", default=d.lr)
+    t.add_argument("--num-epochs", default=d.num_epochs)
     t.add_argument("--theta", default=str(d.theta), help="clipping threshold; 0 or none = off")
     t.add_argument("--random-iter", action="store_true", help="random partitioning")
     t.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps")
-    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--seed", default=d.seed)
     t.add_argument("--prefix", default=d.prefix)
     t.add_argument("--activation", choices=["tanh", "relu"], default=d.activation)
     t.add_argument("--no-detach", action="store_true",
@@ -124,7 +124,13 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return train(args)
-    except (ConfigError, CorpusError, DeviceError) as exc:
+    except ConfigError as exc:  # also name the flag the user typed
+        text = str(exc)
+        field = text.split(" ", 1)[0]
+        flag = f"--{field.replace('_', '-')}: " if field in vars(args) else ""
+        sys.stderr.write(f"charrnn: error: {flag}{text}\n")
+        return EXIT_BAD_INPUT
+    except (CorpusError, DeviceError) as exc:
         sys.stderr.write(f"charrnn: error: {exc}\n")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -114,7 +114,7 @@ def _window_for(alpha: float) -> int:
 
 def _show_char(c: str) -> str:
     """A character as plotly text: visible whitespace, HTML escaped."""
-    return _VISIBLE.get(c, html.escape(c))
+    return _VISIBLE.get(c, html.escape(c, quote=False))
 
 
 def _line(x, y, name, colour, width, *, dash=None, opacity=None, yaxis=None,

@@ -99,7 +99,7 @@ class Run:
         self._resume.set()
 
     def join(self, timeout=None):
-        if self._thread:
+        if self._thread is not None and self._thread.ident is not None:  # started at all
             self._thread.join(timeout)
 
     @property
@@ -229,9 +229,14 @@ class Run:
         except ValueError as exc:
             raise store.StoreError(f"run {folder.name} has an invalid config ({exc})") from None
         run = cls(cfg, folder.name, folder.parent)
-        run.name = meta.get("name") or run.name
-        run.created = meta.get("created", run.created)
-        run.status, run.message = meta.get("status", "stopped"), meta.get("message", "")
+        run.name = str(meta.get("name") or run.name)[:80]
+        try:  # a foreign meta.json must not break sorting every page does
+            run.created = float(meta.get("created", run.created))
+        except (TypeError, ValueError):
+            run.created = (folder / "meta.json").stat().st_mtime
+        run.status, run.message = meta.get("status", "stopped"), str(meta.get("message", ""))
+        if run.status not in ACTIVE + ENDED:  # a foreign meta.json
+            run.status = "stopped"
         if run.status in ACTIVE:  # the server stopped while it trained
             run._set_end("stopped", "stop.server")
         run.info = meta.get("info", {})

@@ -21,7 +21,7 @@ reg = ui.get_registry()
 
 with st.sidebar:
     st.header(ui.tr("cfg.title"))
-    text = config_sidebar()
+    text = config_sidebar(page="sweep")
 
 st.title(ui.tr("tune.sw.title"))
 st.caption(ui.tr("tune.sw.intro", active=reg.max_active))

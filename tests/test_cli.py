@@ -34,7 +34,7 @@ def test_readable_summary_without_json():
 @pytest.mark.parametrize("args, message", [
     (["--num-hiddens", "0"], "num_hiddens must be between 1 and 4096"),
     (["--lr", "nan"], "lr must be a finite number"),
-    (["--batch-size", "abc"], "invalid int value"),
+    (["--batch-size", "abc"], "--batch-size: batch_size must be a whole number between 1 and 1024"),
     (["--device", "cuda:7"], "not available"),
     (["--corpus", "/nonexistent.txt"], "No such corpus file"),
     (["--model", "transformer"], "invalid choice"),

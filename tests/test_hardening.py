@@ -320,12 +320,6 @@ def test_html_in_the_corpus_is_shown_as_text_on_every_page(registry):
     assert "<b>" in seen["compare"]  # the page's own markup still works
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "charrnn/figures.py _show_char() (line ~117) uses html.escape(c), which also turns "
-    "\" into &quot; and ' into &#x27;: Plotly shows those entities literally, so the "
-    "hidden-state heatmap's x axis reads '&quot;' (seen in the browser test's screenshot "
-    "hardening_html_as_text.png). Fix: html.escape(c, quote=False) (< > & are the ones "
-    "Plotly's pseudo-HTML needs escaped). Then remove this mark."))
 def test_quotes_on_chart_axes_are_shown_as_quotes():
     from charrnn import figures as F
     chars = ['"', "'", "<", "&", "a", "b"]
@@ -477,12 +471,6 @@ def test_cli_wrong_type_is_one_line(flag, capsys, monkeypatch):
     assert code == 2 and len(lines) == 1 and flag in lines[0] and "Traceback" not in err
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "charrnn/__main__.py build_parser(): int/float flags use argparse `type=int/float`, so "
-    "'--num-hiddens abc' or '--batch-size 2.5' is refused by argparse ('invalid int value') "
-    "before RunConfig can name the allowed range. Fix: take them as strings (type=str) and "
-    "let RunConfig.from_dict convert them; then remove this mark (and adjust test_cli's "
-    "'invalid int value' expectation)."))
 @pytest.mark.parametrize("flag, name", [("--num-hiddens", "num_hiddens"), ("--lr", "lr")])
 def test_cli_wrong_type_names_the_range(flag, name, capsys, monkeypatch):
     code, err = _cli([flag, "abc"], capsys, monkeypatch)
@@ -522,13 +510,6 @@ def test_bad_numbers_in_the_url_never_reach_a_run(registry, value):
         run.stop()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "charrnn/ui/config_form.py _num(): ?num_hiddens=inf (or -inf, 1e400) on ANY whole-number "
-    "control bound with bind='query-params' (num_hiddens, batch_size, num_steps, num_epochs, "
-    "seed, max_tokens, snapshot_every) raises OverflowError('cannot convert float infinity "
-    "to integer') inside Streamlit's number_input deserializer, so the page shows an "
-    "exception box. Fix: before the widgets are drawn, drop URL values that do not parse "
-    "as a finite number in range (and say so). Then remove this mark."))
 @pytest.mark.parametrize("value", ["inf", "-inf", "1e400"])
 def test_infinite_numbers_in_the_url_do_not_crash_the_page(registry, value):
     for name in URL_INTS:
@@ -557,13 +538,6 @@ def test_bad_numbers_for_hidden_controls_are_refused_with_the_range(registry, na
                                        errors(at)), f"?{name}={value}: {errors(at)!r}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "charrnn/ui/config_form.py _init()/_num(): for a control bound to the URL, "
-    "Streamlit drops an invalid or out-of-range value (?num_hiddens=-5, ?lr=nan) and, "
-    "because _init() skipped the default when the key was in the URL, the widget falls to "
-    "its min_value (num_hiddens 1, lr 1e-06) without a word. Fix: in _init, parse and "
-    "range-check st.query_params[key] with RunConfig's rules; if bad, drop it, use the "
-    "default and show st.warning naming the allowed range. Then remove this mark."))
 def test_a_bad_url_value_is_reported_not_silently_clamped(registry):
     at = app(query={"num_hiddens": "-5", "lr": "nan"})
     assert at.number_input(key="num_hiddens").value == RunConfig().num_hiddens
@@ -739,12 +713,6 @@ def test_run_names_cannot_escape_the_runs_folder(registry, root, tmp_path):
     assert not at.exception
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "charrnn/runs.py Run.load(): `run.created = meta.get('created', ...)` takes any JSON "
-    "value; a foreign meta.json with \"created\": \"yesterday\" makes Registry.list() raise "
-    "TypeError (str < float) and every page shows an exception. Fix: coerce created to float "
-    "(refuse the folder with a StoreError otherwise), and check status is a known status. "
-    "Then remove this mark."))
 def test_a_foreign_meta_with_odd_fields_does_not_break_pages(root, template):
     shutil.copytree(template, root / "good-run")
     foreign = root / "foreign-run"
@@ -855,13 +823,6 @@ def test_delete_a_run_while_a_page_shows_it(registry):
     assert registry.list() == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "charrnn/ui/core.py _run_label()/run_picker(): labels are 'name · HH:MM:SS', so two runs "
-    "with the same name started in the same second look alike; Streamlit's selectbox "
-    "sends the chosen LABEL back, so on the next rerun the picker jumps to the other run "
-    "(seen: Generate with ?run=<finished run> jumped to a failed twin after an upload). "
-    "Fix: make labels unique (e.g. add the run id's last 4 characters when two labels "
-    "collide). Then remove this mark."))
 def test_the_run_picker_keeps_one_of_two_look_alike_runs(registry):
     a = registry.create(small(), start=False)
     b = registry.create(small(), start=False)
@@ -881,12 +842,6 @@ def test_delete_button_of_a_finished_run(registry):
     assert registry.get(keep.id) is not None and keep.name in texts(at)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "charrnn/runs.py: Run.load() sets `run._thread = threading.Thread()` (never started) and "
-    "Registry.delete() calls run.join(5) -> Thread.join raises RuntimeError('cannot join "
-    "thread before it is started'). So after a server restart, Delete on any old run shows "
-    "an exception (and the run stays). Fix: in Run.join, join only a started thread "
-    "(`if self._thread and self._thread.ident is not None`). Then remove this mark."))
 def test_delete_a_run_after_a_restart(root):
     r = Registry(root)
     run = finish(r.create(small()))

@@ -34,6 +34,6 @@ def t(key: str, lang: str = "en", /, **fmt) -> str:
     """The string `key` in `lang` (falls back to English), formatted with fmt."""
     table = STRINGS.get(lang) or STRINGS["en"]
     text = table.get(key)
-    if text is None:
-        text = STRINGS["en"][key]
+    if text is None:  # unknown in this language: English; unknown anywhere: the key
+        text = STRINGS["en"].get(key, key)
     return text.format(**fmt) if fmt else text

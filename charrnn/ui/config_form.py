@@ -7,6 +7,8 @@ chosen controls for a class, as TensorFlow Playground does.
 """
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from ..config import ConfigError, RunConfig
@@ -59,12 +61,46 @@ def _hidden() -> set[str]:
     return {k.strip() for k in st.query_params.get("hide", "").split(",") if k.strip()}
 
 
+def _url_number(key, lo, hi):
+    """A number from the link (`?lr=0.5`) into its widget. Not bind="query-params":
+    Streamlit drops a bad value silently and fails on `inf`; here a bad one (not
+    a finite number, out of range, a fraction for a whole number) is replaced by
+    the default with a warning naming the allowed range."""
+    raw = st.query_params.get(key)
+    # a value already applied stays, unless the form moved to another page (the
+    # widgets there are new and start empty; the URL still holds their values)
+    moved = st.session_state.get("_form_moved")
+    if raw is None:  # the URL drops values at their default
+        if moved:
+            st.session_state[key] = FORM_DEFAULTS[key]
+        return
+    if raw == st.session_state.get(f"_url_{key}") and key in st.session_state and not moved:
+        return
+    whole = isinstance(lo, int)
+    try:
+        value = float(raw)
+        ok = math.isfinite(value) and lo <= value <= hi and (not whole or value == int(value))
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if ok:
+        st.session_state[key] = int(value) if whole else value
+        return
+    st.session_state[key] = FORM_DEFAULTS[key]
+    st.session_state.setdefault("_url_warnings", []).append(
+        tr("cfg.url_bad", name=key, value=str(raw)[:40], lo=f"{lo:g}", hi=f"{hi:g}",
+           default=f"{FORM_DEFAULTS[key]:g}"))
+
+
 def _num(key, label, lo, hi, step=None, fmt=None, help=None, hidden=()):
-    _init(key)
-    if key in hidden:
+    if key in hidden:  # not drawn: Start validates the link's value and names the range
         return st.session_state.get(key, st.query_params.get(key, FORM_DEFAULTS[key]))
-    return st.number_input(label, min_value=lo, max_value=hi, step=step, format=fmt,
-                           key=key, bind="query-params", help=help)
+    _url_number(key, lo, hi)
+    if key not in st.session_state:
+        st.session_state[key] = FORM_DEFAULTS[key]
+    value = st.number_input(label, min_value=lo, max_value=hi, step=step, format=fmt,
+                            key=key, help=help)
+    sync_url(key, FORM_DEFAULTS[key])
+    return value
 
 
 def _user_text(src):
@@ -90,9 +126,12 @@ def _user_text(src):
         return None
 
 
-def config_sidebar():
-    """Draw the settings; returns (values dict, user text or None, ok)."""
+def config_sidebar(page: str = "train"):
+    """Draw the settings on `page`; returns the user's text (or None)."""
     hidden = _hidden()
+    st.session_state["_form_moved"] = st.session_state.get("_form_page") not in (None, page)
+    st.session_state["_form_page"] = page
+    st.session_state.pop("_url_warnings", None)
     st.selectbox(tr("cfg.preset"), list(PRESETS), key="preset", index=None,
                  placeholder=tr("cfg.preset.placeholder"),
                  format_func=fmt("cfg.preset"),
@@ -100,13 +139,13 @@ def config_sidebar():
                  if st.session_state.get("preset") else None)
 
     st.subheader(tr("cfg.h.corpus"))
-    url_choice("corpus_src", CORPORA, "timemachine")
+    url_choice("corpus_src", CORPORA, "timemachine", moved=st.session_state["_form_moved"])
     src = st.radio(tr("cfg.corpus"), CORPORA, key="corpus_src",
                    format_func=fmt("cfg.corpus"),
                    horizontal=True, label_visibility="collapsed")
     sync_url("corpus_src", "timemachine")
     text = None if src == "timemachine" else _user_text(src)
-    url_choice("tokens", TOKENS, FORM_DEFAULTS["tokens"])
+    url_choice("tokens", TOKENS, FORM_DEFAULTS["tokens"], moved=st.session_state["_form_moved"])
     if "tokens" not in hidden:
         st.radio(tr("cfg.tokens"), TOKENS, key="tokens",
                  format_func=fmt("cfg.tokens"), horizontal=True,
@@ -114,7 +153,7 @@ def config_sidebar():
         sync_url("tokens", FORM_DEFAULTS["tokens"])
 
     st.subheader(tr("cfg.h.model"))
-    url_choice("model", MODELS, FORM_DEFAULTS["model"])
+    url_choice("model", MODELS, FORM_DEFAULTS["model"], moved=st.session_state["_form_moved"])
     if "model" not in hidden:
         st.selectbox(tr("cfg.model"), MODELS, key="model",
                      format_func=fmt("cfg.model"))
@@ -135,7 +174,7 @@ def config_sidebar():
         st.toggle(tr("cfg.clip"), key="theta_on", bind="query-params", help=tr("cfg.clip.help"))
     if st.session_state.get("theta_on", True):
         _num("theta", "theta (θ)", 1e-6, 1e9, None, "%g", hidden=hidden)
-    url_choice("part", PARTS, "sequential")
+    url_choice("part", PARTS, "sequential", moved=st.session_state["_form_moved"])
     if "part" not in hidden:
         st.radio(tr("cfg.part"), PARTS, key="part",
                  format_func=fmt("cfg.part"), horizontal=True,
@@ -166,6 +205,8 @@ def config_sidebar():
                        max_selections=16, help=tr("cfg.lanes.help"))
         _num("snapshot_every", "snapshot_every", 1, 1_000_000, 1,
              help=tr("cfg.snapshot_every.help"), hidden=hidden)
+    for warning in st.session_state.get("_url_warnings", []):
+        st.warning(warning)
     return text
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -21,6 +22,10 @@ STATUS_COLOURS = {"queued": "gray", "running": "blue", "paused": "orange",
 def get_registry() -> Registry:
     """One registry per server process: every browser watches the same runs."""
     configure_threads()
+    # the training thread and every session's reruns share one GIL; a shorter
+    # switch interval (default 5 ms) hands it back to training sooner (measured
+    # with tests/load/watchers.py: about 2x more steps/s with a busy viewer)
+    sys.setswitchinterval(0.0005)
     return Registry()
 
 
@@ -76,14 +81,16 @@ def _check_key():
     st.session_state["_key_wrong"] = bool(entered) and not ok
 
 
-def url_choice(key: str, options, default):
+def url_choice(key: str, options, default, moved: bool = False):
     """Before a choice widget whose labels are translated: a value in the URL
     (`?key=raw_option`) picks it. bind="query-params" would write the shown,
     translated label into the link, so a Chinese link would fail in English."""
     url = st.query_params.get(key)
-    if url in [str(o) for o in options] and url != st.session_state.get(f"_url_{key}"):
+    # `moved`: the widget is drawn on another page than last time, so it starts empty
+    fresh = url != st.session_state.get(f"_url_{key}") or key not in st.session_state or moved
+    if url in [str(o) for o in options] and fresh:
         st.session_state[key] = next(o for o in options if str(o) == url)
-    elif key not in st.session_state:
+    elif key not in st.session_state or (url is None and moved):
         st.session_state[key] = default
 
 
@@ -149,7 +156,7 @@ def _run_label(run: Run) -> str:
     # no status: the browser keeps a kept selection's old label, so a status
     # here would go stale; the badge under the picker is always current
     when = time.strftime("%H:%M:%S", time.localtime(run.created))
-    return f"{run.name} · {when}"
+    return f"{run.name} · {when} · {run.id[-4:]}"  # the id's tail: labels stay unique
 
 
 def run_picker(label_key="app.run.pick") -> Run | None:
