@@ -13,19 +13,6 @@ APP = str(ROOT / "tests" / "ui_entry" / "app.py")
 SMALL = dict(num_hiddens=32, batch_size=4, num_steps=8, max_tokens=3000, snapshot_every=3)
 
 
-@pytest.fixture
-def registry(tmp_path, monkeypatch):
-    """A fresh server-wide registry in a temporary runs folder."""
-    monkeypatch.setenv("CHARRNN_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.delenv("CHARRNN_PRESENTER_KEY", raising=False)
-    st.cache_resource.clear()
-    from charrnn.ui.core import get_registry
-    reg = get_registry()
-    yield reg
-    reg.stop_all()
-    st.cache_resource.clear()
-
-
 def app(page=None, query=None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     if query:

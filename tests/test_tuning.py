@@ -49,19 +49,6 @@ def done(tmp_path_factory):
     reg.stop_all()
 
 
-@pytest.fixture
-def registry(tmp_path, monkeypatch):
-    """A fresh server-wide registry (the one the pages use) in a temporary folder."""
-    monkeypatch.setenv("CHARRNN_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.delenv("CHARRNN_PRESENTER_KEY", raising=False)
-    st.cache_resource.clear()
-    from charrnn.ui.core import get_registry
-    reg = get_registry()
-    yield reg
-    reg.stop_all()
-    st.cache_resource.clear()
-
-
 def app(page, query=None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     if query:
