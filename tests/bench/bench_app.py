@@ -491,8 +491,16 @@ def app_run(page, server, meter, hidden, epochs, tokens_per_step):
             last = s
     pts = pts[max(1, len(pts) // 10):-1] if len(pts) > 5 else pts
     if len(pts) < 2:
+        runs = []
+        for d in sorted(server.runs.iterdir()):
+            try:
+                m = json.loads((d / "meta.json").read_text())
+                c = json.loads((d / "config.json").read_text())
+                runs.append((d.name, m.get("status"), c.get("num_epochs"), c.get("num_hiddens")))
+            except (OSError, ValueError):
+                runs.append((d.name, "?"))
         raise RuntimeError(f"too few Step readings during the app run ({samples!r}; "
-                           f"status, step seen: {seen}); use more --epochs")
+                           f"status, step seen: {seen}; page {page.url}; runs {runs})")
     wall = _slope([p[0] for p in pts], [p[1] for p in pts]) * tokens_per_step
     new = [p for p in server.runs.iterdir() if p.name not in before]
     engine = None
