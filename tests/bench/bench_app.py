@@ -456,31 +456,52 @@ def tokens_per_epoch(hidden, epochs, seed=0, batch=32, steps=35):
             for _ in range(epochs)]
 
 
+SHOWN_RUN_JS = """(match) => {
+  for (const el of document.querySelectorAll('.js-plotly-plot')) {
+    const t = el.layout && el.layout.title;
+    const text = t && (typeof t === 'string' ? t : t.text);
+    if (text && text.includes(match)) return el.layout.uirevision || null;
+  }
+  return null;
+}"""
+
+
+def shown_run(page):
+    """The id of the run the page shows (the gradient chart's uirevision is the run id)."""
+    return page.evaluate(SHOWN_RUN_JS, GRAD_MATCH)
+
+
+def _meta_status(folder):
+    try:
+        return json.loads((folder / "meta.json").read_text()).get("status")
+    except (OSError, ValueError):
+        return None
+
+
 def app_run(page, server, meter, hidden, epochs, tokens_per_step):
-    """One run with the browser watching: wall tokens/s from the Step metric."""
+    """One run with the browser watching: wall tokens/s from the Step metric.
+
+    The run is identified by its new folder under CHARRNN_RUNS_DIR; its end by
+    its meta.json; a Step reading counts only while the page shows that run
+    (the gradient chart's uirevision is the run id)."""
     open_page(page, server, run_url(hidden, epochs))
     before = set(p.name for p in server.runs.iterdir()) if server.runs.exists() else set()
     c0 = meter.read()
     page.evaluate("(l) => {" + FIND_JS + "findEl('[data-testid=\"stSidebar\"] button', l)"
                   ".click(); }", t("cfg.start", "en"))
-    poll(lambda: status(page), lambda st: st in ("running", "finished"), 60,
-         "the new run to be running")   # the page showed the previous run until now
-    samples, seen = [], []
+    folder = poll(lambda: [p for p in server.runs.iterdir() if p.name not in before],
+                  bool, 60, "the new run's folder")[0]
+    ended = ("finished", "stopped", "failed", "diverged")
+    samples = []
     t_start = time.perf_counter()
-    while True:
-        s, st = step_metric(page), status(page)
-        if not seen or seen[-1] != (st, bool(s)):
-            seen.append((st, bool(s)))
+    while _meta_status(folder) not in ended:
+        s = step_metric(page) if shown_run(page) == folder.name else None
         now = time.perf_counter()
-        if st in ("finished", "stopped", "failed", "diverged"):
-            break
-        if s and st == "running":   # (a rerun in progress may hide the header a moment)
+        if s:
             samples.append((now, s))
         if now - t_start > 3600:
             raise RuntimeError("app run did not finish within an hour")
         time.sleep(0.25)
-    poll(lambda: status(page), lambda st: st in ("finished", "stopped", "failed", "diverged"),
-         60, "the run to end")
     c1 = meter.read()
     # the step metric moves once a second: fit a line over the distinct updates,
     # leaving out the first 10% (start-up) and the final value (the end)
@@ -491,27 +512,15 @@ def app_run(page, server, meter, hidden, epochs, tokens_per_step):
             last = s
     pts = pts[max(1, len(pts) // 10):-1] if len(pts) > 5 else pts
     if len(pts) < 2:
-        runs = []
-        for d in sorted(server.runs.iterdir()):
-            try:
-                m = json.loads((d / "meta.json").read_text())
-                c = json.loads((d / "config.json").read_text())
-                runs.append((d.name, m.get("status"), c.get("num_epochs"), c.get("num_hiddens")))
-            except (OSError, ValueError):
-                runs.append((d.name, "?"))
-        raise RuntimeError(f"too few Step readings during the app run ({samples!r}; "
-                           f"status, step seen: {seen}; page {page.url}; runs {runs})")
+        raise RuntimeError(f"too few Step readings during app run {folder.name} ({samples!r}; "
+                           f"page {page.url}); use more --epochs")
     wall = _slope([p[0] for p in pts], [p[1] for p in pts]) * tokens_per_step
-    new = [p for p in server.runs.iterdir() if p.name not in before]
-    engine = None
-    if new:
-        folder = max(new, key=lambda p: p.stat().st_mtime)
-        poll(lambda: (folder / "metrics.npz").exists(), bool, 30, "metrics.npz")
-        import numpy as np
-        time.sleep(0.5)
-        with np.load(folder / "metrics.npz") as z:
-            ep = z["epochs"]
-        engine = float(np.median(ep[:, 2]))     # EPOCH_COLS: epoch, perplexity, tokens_per_s
+    poll(lambda: (folder / "metrics.npz").exists(), bool, 30, "metrics.npz")
+    import numpy as np
+    time.sleep(0.5)
+    with np.load(folder / "metrics.npz") as z:
+        ep = z["epochs"]
+    engine = float(np.median(ep[:, 2]))     # EPOCH_COLS: epoch, perplexity, tokens_per_s
     return {"wall": wall, "engine": engine, "cpu_server": c1["server"] - c0["server"],
             "cpu_browser": c1["browser"] - c0["browser"],
             "seconds": samples[-1][0] - samples[0][0] if samples else 0}
