@@ -278,3 +278,10 @@ def test_a_link_can_hide_controls_for_a_class(registry):
     cfg = registry.list()[0].config
     assert cfg.lr == 0.5 and cfg.theta == 1.0 and cfg.model == "scratch"
     registry.list()[0].stop()
+
+
+def test_the_app_serialises_charts_without_orjson(registry):
+    """orjson leaked memory on the heatmaps' hover data (tests/bench/RESULTS.md)."""
+    import plotly.io as pio
+    app()
+    assert pio.json.config.default_engine == "json"

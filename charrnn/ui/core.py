@@ -7,11 +7,16 @@ import sys
 import time
 from pathlib import Path
 
+import plotly.io as pio
 import streamlit as st
 
 from ..i18n import LANGS, t
 from ..runs import Registry, Run
 from ..threads import configure_threads
+
+# plotly's orjson engine leaked ~40 MB per 150 serialisations of the heatmaps'
+# hover data (tests/bench/RESULTS.md); the plain json engine does not, and was faster
+pio.json.config.default_engine = "json"
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 STATUS_COLOURS = {"queued": "gray", "running": "blue", "paused": "orange",

@@ -200,6 +200,7 @@ class Server:
 
     def cleanup(self):
         shutil.rmtree(self.runs, ignore_errors=True)
+        self.log_path.unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------ page JS
@@ -684,10 +685,18 @@ def ui_profile(n_steps=5000, hidden=512, reps=7):
             for tr in cached.data:
                 if tr.x is not None and len(tr.x) > 100:
                     n = len(tr.x)
-                    tr.x = xs[-n:]
-                    tr.y = steps["grad_norm"][-n:]
+                    tr.x = xs[-n:].copy()
+                    tr.y = steps["grad_norm"][-n:].copy()
         return cached
     timed("refresh cached grad", refresh_cached)
+    json_engine = timed("json engine all", lambda: [pio.to_json(
+        plotly.tools.return_figure_from_figure_or_data(f, True), validate=False, engine="json")
+        for f in built.values()])
+    orjson_ok = True
+    try:
+        import orjson  # noqa: F401
+    except ImportError:
+        orjson_ok = False
     print(f"\n## UI cost of one live-fragment rerun (train page, synthetic run of "
           f"{n_steps:,} steps, h{hidden}; median of {reps}, this process, ms)\n")
     print("| piece | ms | JSON sent |")
@@ -711,6 +720,25 @@ def ui_profile(n_steps=5000, hidden=512, reps=7):
           f"{len(lean_js[1] if isinstance(lean_js, tuple) else lean_js) / 1024:.0f} KiB |")
     print(f"| grad-norm figure: new data into the cached figure's traces instead of a "
           f"rebuild | {rows['refresh cached grad'][0]:.1f} | |")
+    print(f"| to_json of all 4 figures with plotly's 'json' engine (the app uses 'auto' = "
+          f"{'orjson, installed here' if orjson_ok else 'json: orjson is not installed'}) "
+          f"| {rows['json engine all'][0]:.1f} | {sum(len(j) for j in json_engine) / 1024:.0f} KiB |")
+    # memory: serialise the heatmap as st.plotly_chart does (a fresh dict each
+    # rerun) 150 times with each JSON engine and watch this process's RSS
+    import gc
+    print("\nMemory: RSS growth over 150 serialisations of the heatmap figure (fresh "
+          "Figure -> dict each time, as every rerun does):\n")
+    print("| plotly JSON engine | RSS growth |")
+    print("|---|---|")
+    for engine in (["orjson"] if orjson_ok else []) + ["json"]:
+        for _ in range(5):
+            pio.to_json(heat.to_dict(), validate=False, engine=engine)
+        gc.collect()
+        r0 = rss_mb(os.getpid())
+        for _ in range(150):
+            pio.to_json(heat.to_dict(), validate=False, engine=engine)
+        gc.collect()
+        print(f"| {engine} | {rss_mb(os.getpid()) - r0:+.1f} MB |")
     return total, sum(sizes.values())
 
 

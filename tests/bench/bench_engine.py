@@ -295,6 +295,10 @@ def main(argv=None):
     if a.neighbour:
         print("a busy neighbour process keeps one core busy during the measurements")
 
+    # one thread from the start: torch ops run from a second Python thread (the
+    # split step's helper) at 2+ threads would give it its own OpenMP team and
+    # slow every later 2-thread measurement of this process (see proto_step.py)
+    torch.set_num_threads(1)
     if not a.no_numerics:
         numerics(a.hidden, a.proto, a.device)
         torch.set_num_threads(1)

@@ -143,9 +143,13 @@ def split_forward_backward(model: ScratchRNN, X, Y, state, probe=False, warmup=0
     row b only) and the mean cross-entropy's gradient is a sum over rows; only
     the order of float additions in the weight gradients changes. Meant for
     torch.set_num_threads(1): two Python threads instead of OpenMP's, which
-    meet twice per minibatch instead of at every op and never spin."""
+    meet twice per minibatch instead of at every op and never spin. With
+    torch threads != 1 it falls back to the one-thread fast step."""
     B = X.shape[0]
-    if B < 2 or warmup:
+    if B < 2 or warmup or torch.get_num_threads() != 1:
+        # with 2+ intra-op threads the helper thread would get its own OpenMP
+        # team, and that degrades every later multi-threaded op of the process
+        # (measured: the seed's code at 2 threads fell from 64k to 23k tokens/s)
         return fast_forward_backward(model, X, Y, state, probe, warmup)
     h = (B + 1) // 2
     N = X.numel()
@@ -308,6 +312,41 @@ def profile_ops(Hn, n=20):
             max_shapes_column_width=44))
 
 
+def gemm_layouts(reps=7, n=200):
+    """The chain's GEMM, (32 x H) @ (H x H), with the right operand contiguous
+    or a transposed view (what model.py's backward passes as W_hh.T)."""
+    torch.set_num_threads(1)
+    print("\nthe backward chain's GEMM, one thread, microseconds (median of "
+          f"{reps} alternated runs of {n}):\n")
+    print("| hidden | B contiguous | B = W.T (a transposed view) | view / contiguous | "
+          "one W.T.contiguous() copy |")
+    print("|---|---|---|---|---|")
+    for Hn in (512, 128):
+        g = torch.Generator().manual_seed(0)
+        W = torch.randn(Hn, Hn, generator=g) * 0.05
+        A = torch.randn(32, Hn, generator=g)
+        C = torch.randn(32, Hn, generator=g)
+        WT = W.T.contiguous()
+        out = torch.empty(32, Hn)
+
+        def run(B, k=n):
+            t0 = time.perf_counter()
+            for _ in range(k):
+                torch.addmm(C, A, B, out=out)
+            return (time.perf_counter() - t0) / k * 1e6
+        run(WT, 20), run(W.T, 20)
+        cont, view, cp = [], [], []
+        for r in range(reps):
+            for which in (("c", "v") if r % 2 == 0 else ("v", "c")):
+                (cont if which == "c" else view).append(run(WT if which == "c" else W.T))
+            t0 = time.perf_counter()
+            for _ in range(20):
+                W.T.contiguous()
+            cp.append((time.perf_counter() - t0) / 20 * 1e6)
+        c, v = statistics.median(cont), statistics.median(view)
+        print(f"| {Hn} | {c:.1f} | {v:.1f} | {v / c:.2f}x | {statistics.median(cp):.1f} |")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="prototype exact step: check and time")
     p.add_argument("--quick", action="store_true")
@@ -318,6 +357,7 @@ def main(argv=None):
                    help="only the torch.compile experiment (cold compile: minutes)")
     a = p.parse_args(argv)
     reps = a.reps or (3 if a.quick else 9)
+    torch.set_num_threads(1)   # the split step needs it (see split_forward_backward)
     if a.compile:
         compile_experiment(reps=3 if a.quick else 5)
         return
@@ -328,6 +368,7 @@ def main(argv=None):
     print("equality (prototypes vs the engine's step and vs the seed's autograd):")
     ok = all(check(h, act) < 1e-4 for h in (512, 128) for act in ("tanh", "relu"))
     print("  OK (all < 1e-4 relative)" if ok else "  MISMATCH")
+    gemm_layouts(3 if a.quick else 7)
     engine = ScratchRNN.forward_backward
     # (name, step function, torch threads)
     variants = [("engine t1", lambda m, X, Y, s: engine(m, X, Y, s), 1),

@@ -18,11 +18,14 @@ import os
 import random
 import sys
 import time
+import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+# d2l's float(l) on a tensor that requires grad: torch warns, d2l does it anyway
+warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad")
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402

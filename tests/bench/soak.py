@@ -11,7 +11,8 @@ outlast the soak, and samples every --interval seconds: the server's RSS
 (psutil if installed, else /proc/<pid>/status VmRSS), the step reached, the
 browser tab's JS heap. Prints the samples, the growth, and the growth per
 hour extrapolated from a least-squares line over the samples after the first
-two minutes (start-up allocations: torch, plotly, the first figures), next to
+two minutes (a quarter of a shorter soak: start-up allocations: torch,
+plotly, the first figures), next to
 what the run's own log is expected to take (RunLog keeps every step: 13
 float32 = 52 bytes per step, by design; snapshots, samples and dH are bounded).
 No timed or memory assertions: a report.
@@ -122,7 +123,10 @@ def main(argv=None):
         print("too few samples")
         return
     first, last = samples[0], samples[-1]
-    late = [s for s in samples if s[0] >= 120] or samples
+    warm = min(120.0, minutes * 60 / 4)   # start-up allocations: leave them out
+    late = [s for s in samples if s[0] >= warm]
+    if len(late) < 3:
+        late = samples
     span_h = (last[0] - first[0]) / 3600
     steps_per_h = (last[2] - first[2]) / span_h if span_h else 0
     print("\n## Summary\n")
@@ -132,7 +136,7 @@ def main(argv=None):
     print(f"| at the first sample / at the last ({last[0] / 60:.1f} min) | {first[1]:.1f} / "
           f"{last[1]:.1f} |")
     print(f"| growth over the soak | {last[1] - first[1]:+.1f} |")
-    print(f"| growth per hour, extrapolated (least squares over samples after 2 min) | "
+    print(f"| growth per hour, extrapolated (least squares over samples after {warm:.0f} s) | "
           f"{slope_per_hour([(s[0], s[1]) for s in late]):+.1f} |")
     print(f"| of which the run's step log, by design ({steps_per_h:,.0f} steps/h x "
           f"{BYTES_PER_STEP} B) | {steps_per_h * BYTES_PER_STEP / 2**20:+.1f} |")
