@@ -49,10 +49,9 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from charrnn.i18n import t  # noqa: E402  (no torch: cheap)
+from tests.page_js import CHROMIUM_ARGS, METRIC_JS, STATUS_JS  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 GRAD_MATCH = "Gradient L2 norm"
 assert GRAD_MATCH in t("fig.grad.title", "en")
@@ -273,19 +272,7 @@ FIRST_POINT_JS = "async (a) => {" + FIND_JS + """
   return {error: 'no point within ' + a.timeout + ' ms'};
 }"""
 
-METRIC_JS = """(label) => {
-  for (const m of document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetric"]')) {
-    const l = m.querySelector('[data-testid="stMetricLabel"]');
-    const v = m.querySelector('[data-testid="stMetricValue"]');
-    if (l && v && l.textContent.trim() === label) return v.textContent.trim();
-  }
-  return null;
-}"""
 
-STATUS_JS = """() => {
-  const h = document.querySelector('[data-testid="stMainBlockContainer"] h3');
-  return h ? h.textContent.trim() : null;
-}"""
 
 START_READY_JS = "(label) => {" + FIND_JS + """
   const b = findEl('[data-testid="stSidebar"] button', label);

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.page_js import CHROMIUM_ARGS
+
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 SERVER_START_TIMEOUT = 60   # seconds until /_stcore/health answers "ok"
 SERVER_STOP_TIMEOUT = 10    # seconds between terminate and kill
 DEFAULT_TIMEOUT_MS = 20_000  # any single Playwright action or wait

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from charrnn.i18n import t
+from tests.page_js import METRIC_JS, STATUS_JS
 
 pytestmark = pytest.mark.browser
 
@@ -145,19 +146,7 @@ SCROLL_JS = """(match) => {
   return false;
 }"""
 
-METRIC_JS = """(label) => {
-  for (const m of document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetric"]')) {
-    const l = m.querySelector('[data-testid="stMetricLabel"]');
-    const v = m.querySelector('[data-testid="stMetricValue"]');
-    if (l && v && l.textContent.trim() === label) return v.textContent.trim();
-  }
-  return null;
-}"""
 
-STATUS_JS = """() => {
-  const h = document.querySelector('[data-testid="stMainBlockContainer"] h3');
-  return h ? h.textContent.trim() : null;
-}"""
 
 PICKER_JS = """() => {
   const i = document.querySelector(

@@ -25,6 +25,7 @@ import pytest
 
 from charrnn.data import MAX_CORPUS_BYTES
 from charrnn.i18n import t
+from tests.page_js import METRIC_JS, STATUS_JS
 
 from .conftest import (DEFAULT_TIMEOUT_MS, REPO, SERVER_START_TIMEOUT,
                        SERVER_STOP_TIMEOUT, _free_port, _wait_healthy, safe_name)
@@ -107,18 +108,6 @@ def runs_on_disk() -> list[str]:
 
 IDLE_JS = """() => !document.querySelector(
     '[data-testid="stStatusWidget"], [data-testid^="stSkeleton"], [data-testid="stAppSkeleton"]')"""
-METRIC_JS = """(label) => {
-  for (const m of document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetric"]')) {
-    const l = m.querySelector('[data-testid="stMetricLabel"]');
-    const v = m.querySelector('[data-testid="stMetricValue"]');
-    if (l && v && l.textContent.trim() === label) return v.textContent.trim();
-  }
-  return null;
-}"""
-STATUS_JS = """() => {
-  const h = document.querySelector('[data-testid="stMainBlockContainer"] h3');
-  return h ? h.textContent.trim() : null;
-}"""
 CONTROLS = ["app.ctl.pause", "app.ctl.resume", "app.ctl.step", "app.ctl.stop", "app.ctl.delete"]
 
 

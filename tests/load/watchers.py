@@ -39,24 +39,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.page_js import CHROMIUM_ARGS, METRIC_JS, STATUS_JS
+
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 CLK = os.sysconf("SC_CLK_TCK")
 
-METRIC_JS = """(label) => {
-  for (const m of document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetric"]')) {
-    const l = m.querySelector('[data-testid="stMetricLabel"]');
-    const v = m.querySelector('[data-testid="stMetricValue"]');
-    if (l && v && l.textContent.trim() === label) return v.textContent.trim();
-  }
-  return null;
-}"""
-STATUS_JS = """() => {
-  const h = document.querySelector('[data-testid="stMainBlockContainer"] h3');
-  return h ? h.textContent.trim() : null;
-}"""
 
 
 def log(msg):
