@@ -96,10 +96,6 @@ def get_params(vocab_size, num_hiddens, device):
 ACT = {"tanh": torch.tanh, "relu": torch.relu}
 
 
-def _relu_out(x, out):
-    return torch.clamp_min(x, 0.0, out=out)
-
-
 class ScratchRNN:
     """RNNModelScratch of the seed, with a fast exact training step."""
 
@@ -148,21 +144,34 @@ class ScratchRNN:
     def forward_backward(self, X, Y, state, probe=False, warmup=0):
         """One minibatch. With `warmup` w, the first w steps of X only carry the
         state (no output, no loss) while the gradient still flows through
-        them: backpropagation through earlier minibatches (no detach)."""
+        them: backpropagation through earlier minibatches (no detach).
+
+        Written for speed without changing a single float (tests compare it
+        with autograd on the seed's code; tests/bench/RESULTS.md section 2):
+        one buffer for H_0..H_T updated in place, a contiguous copy of W_hh^T
+        for the backward chain (MKL's product with a transposed view is
+        1.3-1.5x slower for these shapes), in-place accumulation of dL/dH_t."""
         W_xh, W_hh, b_h, W_hq, b_q = self.params
         B, T = X.shape
         w, L = warmup, T - warmup                         # L steps have a loss
-        Hn, V = self.num_hiddens, self.vocab_size
+        Hn = self.num_hiddens
         XT = X.T
-        H0 = state[0]
-        # forward: X_t W_xh is row selection of W_xh (exact for one-hot X_t)
-        XA = W_xh[XT] + b_h                               # (T, B, Hn)
-        Hs = torch.empty((T, B, Hn), device=H0.device, dtype=H0.dtype)
-        H = H0
-        act_out = torch.tanh if self.activation == "tanh" else _relu_out
+        relu = self.activation != "tanh"
+        # forward: Hbuf[t+1] = act(X_t W_xh + b_h + H_t W_hh); X_t W_xh is row
+        # selection of W_xh (exact for one-hot X_t), written once for all steps
+        Hbuf = torch.empty((T + 1, B, Hn), device=state[0].device, dtype=state[0].dtype)
+        Hbuf[0].copy_(state[0])
+        Hs = Hbuf[1:]
+        torch.index_select(W_xh, 0, XT.reshape(-1), out=Hs.view(T * B, Hn))
+        Hs += b_h
+        Hv = Hbuf.unbind(0)                               # all step views in one op
         for t in range(T):
-            H = act_out(torch.addmm(XA[t], H, W_hh), out=Hs[t])
-        Hflat = Hs[w:].reshape(L * B, Hn)
+            h = Hv[t + 1].addmm_(Hv[t], W_hh)
+            if relu:
+                h.clamp_min_(0.0)
+            else:
+                h.tanh_()
+        Hflat = Hs[w:].reshape(L * B, Hn)                 # a view: Hs is contiguous
         logits = torch.addmm(b_q, Hflat, W_hq)            # all steps at once
         y = Y.T.reshape(-1)
         logp = torch.log_softmax(logits, dim=1)
@@ -175,33 +184,35 @@ class ScratchRNN:
         dW_hq = Hflat.T @ dlogits
         db_q = dlogits.sum(0)
         if w:
-            dHout = torch.zeros_like(Hs)
-            dHout[w:] = (dlogits @ W_hq.T).view(L, B, Hn)
+            dH = torch.zeros_like(Hs)
+            dH[w:] = (dlogits @ W_hq.T).view(L, B, Hn)
         else:
-            dHout = (dlogits @ W_hq.T).view(T, B, Hn)
+            dH = (dlogits @ W_hq.T).view(T, B, Hn)        # through the output only
         # derivative of the activation at every step, in one op
-        dact = (1.0 - Hs * Hs) if self.activation == "tanh" else (Hs > 0).to(Hs.dtype)
-        dHtot = torch.empty_like(Hs)                      # dL/dH_t, all paths
-        dA = torch.empty_like(Hs)
-        W_hhT = W_hh.T
-        dHtot[T - 1] = dHout[T - 1]
-        for t in range(T - 1, 0, -1):
-            torch.mul(dHtot[t], dact[t], out=dA[t])
-            torch.addmm(dHout[t - 1], dA[t], W_hhT, out=dHtot[t - 1])
-        torch.mul(dHtot[0], dact[0], out=dA[0])
+        if relu:
+            dA = (Hs > 0).to(Hs.dtype)
+        else:
+            dA = torch.mul(Hs, Hs)
+            dA.neg_().add_(1.0)                           # 1 - H_t^2
+        W_hhT = W_hh.T.contiguous()
+        dAv, dHv = dA.unbind(0), dH.unbind(0)
+        for t in range(T - 1, 0, -1):                     # dH[t] becomes dL/dH_t, all paths
+            dAv[t].mul_(dHv[t])
+            dHv[t - 1].addmm_(dAv[t], W_hhT)
+        dAv[0].mul_(dHv[0])
         dAflat = dA.view(T * B, Hn)
-        Hprev = torch.cat([H0.unsqueeze(0), Hs[:-1]], 0).view(T * B, Hn)
+        Hprev = Hbuf[:-1].reshape(T * B, Hn)              # a view: no cat
         dW_hh = Hprev.T @ dAflat                          # one GEMM over all steps
         db_h = dAflat.sum(0)
         if XT.device.type == "cpu":
             dW_xh = torch.zeros_like(W_xh).index_add_(0, XT.reshape(-1), dAflat)
         else:  # index_add_ uses atomics on GPUs (not reproducible); a GEMM is
-            dW_xh = F.one_hot(XT.reshape(-1), V).to(dAflat.dtype).T @ dAflat
-        out = StepOut(loss, [dW_xh, dW_hh, db_h, dW_hq, db_q], (Hs[T - 1].clone(),))
+            dW_xh = F.one_hot(XT.reshape(-1), self.vocab_size).to(dAflat.dtype).T @ dAflat
+        out = StepOut(loss, [dW_xh, dW_hh, db_h, dW_hq, db_q], (Hbuf[T].clone(),))
         if probe:
             out.Hs = Hs[w:]
-            out.dH = torch.linalg.vector_norm(dHtot[w:].reshape(L, -1), dim=1)
-            out.H_in = Hs[w - 1] if w else H0
+            out.dH = torch.linalg.vector_norm(dH[w:].reshape(L, -1), dim=1)
+            out.H_in = Hbuf[w]
         return out
 
 

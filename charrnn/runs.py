@@ -23,6 +23,10 @@ from .config import RunConfig
 from .log import RunLog
 from .model import make_model
 from .threads import configure_threads
+from .worker import ProcessControl, ThreadControl, drive, prewarm, start_worker
+from .worker import mode as worker_mode
+
+STOP_GRACE_S = 10.0   # a worker that has not stopped after this is killed
 
 ACTIVE = ("queued", "running", "paused")
 ENDED = ("finished", "stopped", "diverged", "failed")
@@ -35,8 +39,13 @@ def default_name(cfg: RunConfig) -> str:
     return f"{cfg.model}{act} h{cfg.num_hiddens} lr={cfg.lr:g} {clip} {part}"
 
 
+class WorkerFailed(RuntimeError):
+    """The worker process reported an exception (its message is the run's)."""
+
+
 class Run:
-    def __init__(self, cfg: RunConfig, run_id: str, root: Path, on_end=None):
+    def __init__(self, cfg: RunConfig, run_id: str, root: Path, on_end=None,
+                 worker: str | None = None):
         self.config = cfg
         self.id = run_id
         self.name = cfg.name or default_name(cfg)
@@ -49,14 +58,14 @@ class Run:
         self.log = RunLog()
         self.idx_to_token: list[str] = []
         self.total_steps = None         # estimated after the first epoch
-        self._trainer = None
+        self.worker = worker            # "process" | "thread"; None: CHARRNN_WORKER at start
+        self._trainer = None            # training in this process (worker "thread")
+        self._weights = None            # latest weights the worker process sent
         self._model = None              # for a run loaded from disk
         self._thread = None
+        self._proc = None               # the worker process, while it exists
         self._on_end = on_end
-        self._stop = threading.Event()
-        self._resume = threading.Event()
-        self._resume.set()
-        self._step_once = threading.Event()
+        self._ctl = ThreadControl()
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ controls
@@ -64,6 +73,9 @@ class Run:
         with self._lock:
             if self._thread is not None:
                 return
+            self.worker = self.worker or worker_mode()
+            if self.worker == "process":  # controls become messages to the worker
+                self._ctl = ProcessControl()
             self.status = "running"
             self._thread = threading.Thread(target=self._main, name=f"train-{self.id}",
                                             daemon=True)
@@ -73,21 +85,19 @@ class Run:
     def pause(self):
         with self._lock:
             if self.status == "running":
-                self._resume.clear()
+                self._ctl.pause()
                 self.status = "paused"
 
     def resume(self):
         with self._lock:
             if self.status == "paused":
                 self.status = "running"
-                self._step_once.clear()
-                self._resume.set()
+                self._ctl.resume()
 
     def step(self):
         """Advance by one minibatch while paused."""
         if self.status == "paused":
-            self._step_once.set()
-            self._resume.set()
+            self._ctl.step()
 
     def stop(self):
         with self._lock:
@@ -95,12 +105,15 @@ class Run:
                 self._set_end("stopped", "stop.queued")
                 self._end()
                 return
-        self._stop.set()
-        self._resume.set()
+        self._ctl.stop()
 
     def join(self, timeout=None):
         if self._thread is not None and self._thread.ident is not None:  # started at all
             self._thread.join(timeout)
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
 
     @property
     def is_active(self):
@@ -109,37 +122,17 @@ class Run:
     # ------------------------------------------------------------ thread
     def _main(self):
         try:
-            configure_threads()
-            from .train import Trainer
-            self._trainer = trainer = Trainer(self.config)
-            self.idx_to_token = list(trainer.vocab.idx_to_token)
-            self.log = RunLog(trainer.model.param_names, self.config.num_steps)
-            for kind, ev in trainer.events():
-                if kind == "step":
-                    self.log.add_step(ev)
-                    if ev["epoch"] == 2 and self.total_steps is None:
-                        self.total_steps = (ev["step"] - 1) * self.config.num_epochs
-                    if not self._checkpoint():
-                        break
-                elif kind == "snapshot":
-                    self.log.add_snapshot(ev)
-                elif kind == "epoch":
-                    self.log.add_epoch(ev)
-                elif kind == "spectral":
-                    self.log.add_spectral(ev)
-                elif kind == "sample":
-                    self.log.add_sample(ev)
-                elif kind == "start":
-                    self.info = ev
-                    self._save_meta()
-                elif kind == "end":
-                    self.status, self.message = ev["status"], ev["message"]
-                    self.reason = ev.get("reason")
+            if self.worker == "process":
+                finished = self._train_in_process()
             else:
-                if self.status in ("running", "paused"):
+                finished = self._train_here()
+            if self.status in ("running", "paused"):  # no "end" event: stopped or done
+                if finished:
                     self.status = "finished"
-            if self._stop.is_set() and self.status not in ENDED:
-                self._set_end("stopped", "stop.at_step", step=self.log.num_steps_logged)
+                else:
+                    self._set_end("stopped", "stop.at_step", step=self.log.num_steps_logged)
+        except WorkerFailed as exc:
+            self.status, self.message = "failed", str(exc)
         except Exception as exc:  # the thread must never die silently
             self.status = "failed"
             self.message = f"{exc.__class__.__name__}: {exc}"
@@ -147,20 +140,83 @@ class Run:
         finally:
             self._end()
 
+    def _train_here(self) -> bool:
+        configure_threads()
+        from .train import Trainer
+        self._trainer = trainer = Trainer(self.config)
+        self._apply("ready", {"idx_to_token": list(trainer.vocab.idx_to_token),
+                              "param_names": list(trainer.model.param_names)})
+        return drive(trainer, self._ctl, self._apply)
+
+    def _train_in_process(self) -> bool:
+        """Supervise a worker process: apply its events until it says "done"."""
+        w = start_worker(self.config)
+        self._proc = w.proc
+        self._ctl.attach(w.conn)  # sends what was pressed while it was handed the run
+        stop_asked = None
+        try:
+            while True:
+                if w.conn.poll(0.2):
+                    try:
+                        msgs = w.conn.recv()
+                    except (EOFError, OSError):
+                        break
+                    for kind, ev in msgs:
+                        if kind == "done":
+                            return ev["finished"]
+                        if kind == "error":
+                            self.traceback = ev["traceback"]
+                            raise WorkerFailed(ev["message"])
+                        self._apply(kind, ev)
+                elif not w.alive() and not w.conn.poll(0):
+                    break
+                if self._ctl.stopped:  # a worker stuck inside one step is ended
+                    stop_asked = stop_asked or time.monotonic()
+                    if time.monotonic() - stop_asked > STOP_GRACE_S:
+                        w.kill()
+                        return False
+        finally:
+            self._ctl.detach()
+            try:
+                w.proc.wait(5)
+            except Exception:
+                w.kill()
+            w.close()
+        if self._ctl.stopped:
+            return False
+        self._set_end("failed", "fail.worker", code=w.proc.returncode)
+        raise WorkerFailed(self.message)
+
+    def _apply(self, kind, ev):
+        """One event of the trainer (or the worker) into the run's state and log."""
+        if kind == "step":
+            self.log.add_step(ev)
+            if ev["epoch"] == 2 and self.total_steps is None:
+                self.total_steps = (ev["step"] - 1) * self.config.num_epochs
+        elif kind == "snapshot":
+            self.log.add_snapshot(ev)
+        elif kind == "epoch":
+            self.log.add_epoch(ev)
+        elif kind == "spectral":
+            self.log.add_spectral(ev)
+        elif kind == "sample":
+            self.log.add_sample(ev)
+        elif kind == "weights":
+            self._weights = {k: torch.from_numpy(v) for k, v in ev.items()}
+        elif kind == "ready":
+            self.idx_to_token = list(ev["idx_to_token"])
+            self.log = RunLog(ev["param_names"], self.config.num_steps)
+        elif kind == "start":
+            self.info = ev
+            self._save_meta()
+        elif kind == "end":
+            self.status, self.message = ev["status"], ev["message"]
+            self.reason = ev.get("reason")
+
     def _set_end(self, status, key, **fields):
         from .i18n import t
         self.reason = {"key": key, **fields}
         self.status, self.message = status, t(key, "en", **fields)
-
-    def _checkpoint(self) -> bool:
-        """Between minibatches: honour pause / step / stop. False = stop now."""
-        while not self._resume.wait(0.2):
-            if self._stop.is_set():
-                return False
-        if self._step_once.is_set():  # one step was granted: block before the next
-            self._step_once.clear()
-            self._resume.clear()
-        return not self._stop.is_set()
 
     def _end(self):
         try:
@@ -171,14 +227,22 @@ class Run:
             self._on_end(self)
 
     # ------------------------------------------------------------ data
+    def _state_dict(self):
+        """The newest weights there are: the trainer's here, the worker's last
+        message (at most WEIGHTS_EVERY old while it trains), or the loaded ones."""
+        if self._trainer is not None:
+            return self._trainer.model.state_dict()
+        if self._weights is not None:
+            return self._weights
+        return self._model.state_dict() if self._model is not None else None
+
     def model(self):
         """A model with a copy of the current weights (safe while training)."""
-        src = self._trainer.model if self._trainer else self._model
-        if src is None:
+        sd = self._state_dict()
+        if sd is None:
             return None
         cfg = self.config
         m = make_model(cfg.model, len(self.idx_to_token), cfg.num_hiddens, "cpu", cfg.activation)
-        sd = src.state_dict()
         m.load_state_dict({k: v.detach().cpu().clone() for k, v in sd.items()})
         return m
 
@@ -196,8 +260,9 @@ class Run:
         step = int(last.get("step", 0))
         speed = ep.get("tokens_per_s") or last.get("tokens_per_s") or 0.0
         eta = None
-        if self.total_steps and step and last.get("time"):
-            eta = max(0.0, (self.total_steps - step) * last["time"] / step)
+        if self.total_steps and step and ep.get("step") and ep.get("time"):
+            # wall-clock seconds per step so far (pauses excluded): an honest ETA
+            eta = max(0.0, (self.total_steps - step) * ep["time"] / ep["step"])
         return {"step": step, "epoch": int(last.get("epoch", 0)),
                 "num_epochs": self.config.num_epochs, "tokens_per_s": speed,
                 "total_steps": self.total_steps, "eta_s": eta,
@@ -217,9 +282,8 @@ class Run:
     def save(self):
         self._save_meta()
         store.save_log(self.folder, self.log)
-        m = self._trainer.model if self._trainer else None
-        if m is not None:
-            store.save_weights(self.folder / "weights.pt", m.state_dict())
+        if self._trainer is not None or self._weights is not None:
+            store.save_weights(self.folder / "weights.pt", self._state_dict())
 
     @classmethod
     def load(cls, folder: Path) -> "Run":
@@ -262,9 +326,13 @@ class Run:
 class Registry:
     """All runs of this server process; at most `max_active` train at once."""
 
-    def __init__(self, root: Path | None = None, max_active: int | None = None):
+    def __init__(self, root: Path | None = None, max_active: int | None = None,
+                 worker: str | None = None):
         self.root = Path(root) if root else store.runs_dir()
         self.max_active = max_active or int(os.environ.get("CHARRNN_MAX_ACTIVE", 1))
+        self.worker = worker  # None: each run reads CHARRNN_WORKER when it starts
+        if (worker or worker_mode()) == "process":
+            prewarm()
         self._runs: dict[str, Run] = {}
         self._lock = threading.RLock()
         self.problems: list[str] = []       # run folders that could not be read
@@ -288,7 +356,7 @@ class Registry:
     def create(self, cfg: RunConfig, start=True) -> Run:
         cfg.validate()
         run_id = datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
-        run = Run(cfg, run_id, self.root, on_end=self._on_end)
+        run = Run(cfg, run_id, self.root, on_end=self._on_end, worker=self.worker)
         with self._lock:
             self._runs[run.id] = run
         if start:

@@ -1,10 +1,16 @@
-"""torch's thread count, chosen on purpose.
+"""torch's thread count, chosen on purpose: one intra-op thread by default.
 
-Measured on the project's 2-core machines (tests/bench): small RNN matmuls
-gain little from a second OpenMP thread when the machine is quiet and lose
-badly when another process (the Streamlit server, a browser) wants a core,
-because OpenMP threads spin waiting for each other. So one intra-op thread
-is the default; `--threads` / CHARRNN_THREADS override it.
+Measured on the project's 2-core machines (tests/bench/RESULTS.md, section 3):
+- two OpenMP threads give 1.38x at 512 hidden units only when both cores are
+  free, and nothing at 128;
+- they fall to 0.4-0.56x of ONE thread as soon as another process wants a
+  core (the Streamlit server, a browser), because OpenMP threads spin waiting
+  for each other; OMP_WAIT_POLICY=PASSIVE makes them uniformly slow instead;
+- with two or more threads, torch calls from a second Python thread (the
+  app's script threads: the Generate page) give that thread its own OpenMP
+  team, and every 2-thread op of the process stays slow from then on.
+Training runs in its own worker process (charrnn/worker.py), which calls this
+too. `--threads` / CHARRNN_THREADS override it.
 """
 from __future__ import annotations
 

@@ -74,23 +74,24 @@ def live():
             st.rerun(scope="app")
     else:
         ui.run_header(run)
-    sig = (run.id, log.version, lang, present, upto)
+    sig = (run.id, lang, present, upto)  # versions: what each chart's data changes with
     steps = _upto(log.step_columns(), upto)
     epochs = _upto(log.epoch_columns(), upto)
+    n_steps, n_epochs = len(steps["step"]), len(epochs["epoch"])
     # a projector gets one chart per row: half-width charts are unreadable there
     c1, c2 = (st.container(), st.container()) if present else st.columns(2)
     with c1:
         ui.chart("ppl", lambda: F.perplexity_figure(
             epochs["epoch"], epochs["perplexity"], lang=lang, present=present,
-            uirevision=run.id), sig)
+            uirevision=run.id), sig, n_epochs)
     with c2:
         ui.chart("loss", lambda: F.loss_figure(
             steps["step"], steps["loss"], smooth=0.05, lang=lang, present=present,
-            uirevision=run.id), sig)
+            uirevision=run.id), sig, n_steps)
     ui.chart("gradnorm", lambda: F.grad_norm_figure(
         steps["step"], steps["grad_norm"], steps["grad_norm_clipped"],
         steps["clipped"] > 0.5, run.config.theta, lang=lang, present=present,
-        uirevision=run.id), sig)
+        uirevision=run.id), sig, n_steps)
     c3, c4 = (st.container(), st.container()) if present else st.columns([3, 2])
     with c3:
         snaps = [x for x in log.snapshots() if upto is None or x.step <= upto]
@@ -103,7 +104,7 @@ def live():
             i = snap.lanes.index(lane)
             ui.chart("hidden", lambda: F.hidden_heatmap_figure(
                 snap.H[i], snap.inputs[i], targets=snap.targets[i], lane=lane,
-                step=snap.step, lang=lang, present=present), sig + (lane,))
+                step=snap.step, lang=lang, present=present), sig + (lane,), snap.step)
     with c4:
         st.subheader(ui.tr("train.samples"))
         samples = [x for x in log.sample_list() if upto is None or x["step"] <= upto]

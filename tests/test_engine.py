@@ -106,6 +106,29 @@ def test_fast_bptt_equals_autograd_on_the_seed(num_hiddens):
     assert out.Hs.shape == (35, 32, num_hiddens) and out.dH.shape == (35,)
 
 
+def test_relu_bptt_equals_autograd():
+    """The lecture's ReLU variant: same step, max(0, .) instead of tanh."""
+    torch.manual_seed(0)
+    ours = ScratchRNN(28, 96, "cpu", activation="relu")
+    W_xh, W_hh, b_h, W_hq, b_q = ref = [p.detach().clone().requires_grad_() for p in ours.params]
+    g = torch.Generator().manual_seed(2)
+    X = torch.randint(0, 28, (8, 12), generator=g)
+    Y = torch.randint(0, 28, (8, 12), generator=g)
+    H = H0 = torch.randn(8, 96, generator=g)
+    out = ours.forward_backward(X, Y, (H0,), probe=True)
+    outs = []
+    for X_t in F.one_hot(X.T, 28).float():
+        H = torch.relu(X_t @ W_xh + H @ W_hh + b_h)
+        outs.append(H @ W_hq + b_q)
+    loss = F.cross_entropy(torch.cat(outs), Y.T.reshape(-1))
+    loss.backward()
+    assert (out.Hs == 0).any()  # some units are cut off: the mask matters
+    torch.testing.assert_close(out.loss, loss.detach(), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(out.state[0], H.detach(), rtol=1e-5, atol=1e-6)
+    for g_ours, p in zip(out.grads, ref):
+        torch.testing.assert_close(g_ours, p.grad, rtol=1e-4, atol=1e-7)
+
+
 def test_dH_probe_is_the_gradient_of_the_loss_wrt_each_hidden_state():
     ours, ref = _twin_models(num_hiddens=16)
     X = torch.randint(0, 28, (4, 6))

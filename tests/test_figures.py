@@ -274,7 +274,7 @@ def test_hidden_heatmap_axes_colours_and_hover():
     assert np.allclose(heat.z, H.T)       # y = hidden unit, x = time step
     assert (heat.zmin, heat.zmax, heat.zmid) == (-1, 1, 0)
     assert list(fig.layout.xaxis.ticktext)[:4] == ["a", "␣", "&lt;", "b"]
-    assert heat.customdata[0][0][0] == "a → ␣"
+    assert heat.customdata is None and "%{x}" in heat.hovertemplate  # no per-cell strings
     assert "lane 2" in fig.layout.title.text and "300" in fig.layout.title.text
 
 
@@ -307,6 +307,7 @@ def test_carried_state_joined_with_boundaries():
     heat = fig.data[0]
     assert heat.z.shape == (3, 12)
     assert np.allclose(heat.z, np.concatenate(H).T)
+    assert heat.customdata[2].tolist() == [1] * 4 + [2] * 4 + [3] * 4  # hover: minibatch
     lines = sorted(s.x0 for s in fig.layout.shapes)
     assert lines == [3.5, 7.5]
     assert all(s.line.dash == "dash" for s in fig.layout.shapes)

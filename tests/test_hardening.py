@@ -887,6 +887,8 @@ def test_an_exception_in_the_training_thread_fails_the_run_not_the_server(regist
             raise RuntimeError("simulated fault in step 7")
         return real(grads, theta)
     monkeypatch.setattr(train, "grad_clipping", flaky)
+    monkeypatch.setenv("CHARRNN_WORKER", "thread")  # the patch lives in this process;
+    # a worker process's own faults: tests/test_runs.py (killed, raising)
     run = finish(registry.create(small(num_epochs=100)))
     assert run.status == "failed" and run.message == "RuntimeError: simulated fault in step 7"
     assert run.log.num_steps_logged >= 1 and hasattr(run, "traceback")

@@ -64,6 +64,7 @@ def test_an_exception_in_the_thread_becomes_failed(reg, monkeypatch):
 
     def boom(self, *a, **k):
         raise RuntimeError("simulated fault in forward")
+    monkeypatch.setenv("CHARRNN_WORKER", "thread")  # the patch lives in this process
     monkeypatch.setattr(train.Trainer, "events", boom)
     run = reg.create(small())
     assert wait_for(lambda: run.status == "failed")
@@ -71,6 +72,44 @@ def test_an_exception_in_the_thread_becomes_failed(reg, monkeypatch):
     ok = reg.create(small(num_epochs=1))  # the next run still trains
     monkeypatch.undo()
     assert wait_for(lambda: ok.status in ("finished", "failed"), 30)
+
+
+def test_a_killed_worker_process_fails_the_run_and_keeps_its_charts(reg):
+    import os
+    import signal
+    run = reg.create(small(num_epochs=100_000))
+    assert run.worker == "process"
+    assert wait_for(lambda: run.log.num_steps_logged >= 20 and run._weights is not None)
+    os.kill(run.worker_pid, signal.SIGKILL)  # what the kernel's OOM killer would do
+    assert wait_for(lambda: run.status == "failed")
+    assert "ended unexpectedly (exit code -9)" in run.message
+    assert run.reason == {"key": "fail.worker", "code": -9}
+    assert run.log.num_steps_logged >= 20 and run.model() is not None
+    run.join(5)
+    assert (run.folder / "weights.pt").exists()  # what it learned is kept
+    ok = reg.create(small(num_epochs=1))
+    assert wait_for(lambda: ok.status == "finished", 30)
+
+
+def test_an_error_inside_the_worker_process_becomes_failed(reg, tmp_path):
+    bad = tmp_path / "w.pt"
+    bad.write_bytes(b"not a checkpoint")
+    run = reg.create(small(init_weights=str(bad)))
+    assert wait_for(lambda: run.status == "failed")
+    assert run.message.startswith("StoreError: not a weights file")
+    assert run.worker == "process" and "Traceback" in run.traceback
+
+
+def test_live_weights_reach_the_server_while_the_worker_trains(reg):
+    run = reg.create(small(num_epochs=100_000))
+    assert wait_for(lambda: run.log.epochs.n >= 3 and run._weights is not None)
+    first = run.model().params[1].clone()
+    assert wait_for(lambda: not torch.equal(run.model().params[1], first), 10)
+    run.pause()
+    time.sleep(0.5)  # pausing sends the weights as they are now
+    paused = run.model().params[1].clone()
+    time.sleep(0.5)
+    assert torch.equal(run.model().params[1], paused)
 
 
 def test_bad_corpus_fails_with_its_message(reg):

@@ -18,6 +18,8 @@ EN = {
     "stop.at_step": "Stopped at step {step}.",
     "stop.queued": "Stopped before it started.",
     "stop.server": "The server stopped while this run trained; it ends where its files do.",
+    "fail.worker": "The training process ended unexpectedly (exit code {code}); the charts "
+                   "show everything up to its last report.",
 }
 
 ZH = {
@@ -37,4 +39,5 @@ ZH = {
     "stop.at_step": "在第 {step} 步停止。",
     "stop.queued": "在开始之前就被停止了。",
     "stop.server": "这次运行训练时服务器停止了；它停在文件保存的地方。",
+    "fail.worker": "训练进程意外退出（退出码 {code}）；图表显示它最后一次报告之前的全部内容。",
 }

@@ -13,8 +13,6 @@ EN = {
     "fig.hover.t": "t",
     "fig.hover.unit": "unit",
     "fig.hover.value": "value",
-    "fig.hover.input": "input",
-    "fig.hover.target": "target",
     "fig.hover.minibatch": "minibatch",
     "fig.hover.candidate": "candidate",
     # 1. loss
@@ -88,8 +86,6 @@ ZH = {
     "fig.hover.t": "t",
     "fig.hover.unit": "单元",
     "fig.hover.value": "值",
-    "fig.hover.input": "输入",
-    "fig.hover.target": "目标",
     "fig.hover.minibatch": "小批量",
     "fig.hover.candidate": "候选",
     "fig.loss.title": "训练损失（每个字符的交叉熵）",

@@ -2,6 +2,10 @@
 follow a run or freeze so a user can zoom and hover while it trains."""
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
+
 import streamlit as st
 
 from ..runs import Run
@@ -23,20 +27,50 @@ def end_polling(run: Run | None, every):
         st.rerun(scope="app")
 
 
-def chart(key: str, build, signature=()):
+# Figures shared by every session of this server. Thirty students watching one
+# run would otherwise build the same four figures thirty times a second (each
+# 30-60 ms of Python holding the GIL): now a figure is built once per FRAME_S
+# at most, by whichever session asks first, and handed to all.
+FRAME_S = 0.8
+_MAX_SHARED = 96
+_shared: OrderedDict = OrderedDict()   # key -> (built at, version, figure)
+_shared_lock = threading.Lock()
+
+
+def shared_figure(key: tuple, version, build):
+    """(figure, its version): the cached one if its data is current or it is
+    younger than FRAME_S, else a fresh `build()`."""
+    now = time.monotonic()
+    with _shared_lock:
+        hit = _shared.get(key)
+    if hit is not None and (hit[1] == version or now - hit[0] < FRAME_S):
+        return hit[2], hit[1]
+    fig = build()
+    with _shared_lock:
+        _shared[key] = (now, version, fig)
+        _shared.move_to_end(key)
+        while len(_shared) > _MAX_SHARED:
+            _shared.popitem(last=False)
+    return fig, version
+
+
+def chart(key: str, build, signature=(), version=None):
     """Draw `build()` (a plotly Figure) with a 'follow live' switch.
 
     Streamlit re-creates a chart whose figure changed, which resets zoom; a
     frozen chart is handed the very same figure every redraw, so zoom and
     hover survive while the run goes on. Following, a figure is rebuilt only
-    when `signature` (the log version, language, options) changed.
+    when `signature` (run, language, options) or `version` (what its data
+    has changed with: a step count, a snapshot's step) changed, and the
+    build is shared with every other session asking for the same figure.
     """
     cache = st.session_state.setdefault("_figs", {})
     follow = st.toggle(tr("app.follow"), value=True, key=f"follow_{key}",
                        help=tr("app.follow.help"))
     entry = cache.get(key)
-    if entry is None or (follow and entry[0] != signature):
-        entry = (signature, build())
+    if entry is None or (follow and entry[0] != (signature, version)):
+        fig, got = shared_figure((key, *signature), version, build)
+        entry = ((signature, got), fig)  # an older frame: asked again next rerun
         cache[key] = entry
     st.plotly_chart(entry[1], key=f"chart_{key}", config=PLOTLY_CONFIG,
                     theme=None if present() else "streamlit")

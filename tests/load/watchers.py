@@ -264,6 +264,74 @@ def percentile(values, q):
     return values[k]
 
 
+def start_watchdog(seconds, grace=15.0):
+    """Whatever happens, nothing this script started outlives `seconds` (+ grace
+    to clean up): then every descendant is killed and the script exits (3)."""
+    def watchdog():
+        time.sleep(seconds + grace)
+        log("watchdog: time is up, killing what this script started")
+        for pid in descendants(os.getpid()):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        os._exit(3)
+    threading.Thread(target=watchdog, daemon=True, name="watchdog").start()
+
+
+def run_info(runs: Path, run_id: str) -> tuple[int, str]:
+    """(tokens per training step, a short description) of a run, from its config.json."""
+    cfg = json.loads((runs / run_id / "config.json").read_text())
+    return (cfg["batch_size"] * cfg["num_steps"],
+            f"{cfg['model']} h{cfg['num_hiddens']} b{cfg['batch_size']} T{cfg['num_steps']}")
+
+
+def read_per_step(metrics: Path):
+    """{"step", "tps"} arrays from a saved run's metrics.npz (tokens/s the
+    trainer logged per step), or None when the file is not there."""
+    if not metrics.exists():
+        return None
+    import numpy as np
+    with np.load(metrics, allow_pickle=False) as z:
+        names = [str(n) for n in z["step_names"]]
+        steps = z["steps"]
+    return {"step": steps[:, names.index("step")], "tps": steps[:, names.index("tokens_per_s")]}
+
+
+def window_row(sampler_rows, label, w, phase, viewers, tokens_per_step, per_step=None):
+    """One table row: training speed in window `w` ((s0, s1, seconds) from
+    measure()), and the Sampler's rows of `phase` (health, RSS, CPU)."""
+    import numpy as np
+    rows = [r for r in sampler_rows if r[1] == phase]
+    lat = [r[3] for r in rows]
+    out = {"phase": label, "viewers": viewers}
+    if w:
+        s0, s1, dt = w
+        out["steps_per_s"] = (s1 - s0) / dt
+        out["tokens_per_s_wall"] = out["steps_per_s"] * tokens_per_step
+        if per_step is not None:
+            sel = (per_step["step"] > round(s0)) & (per_step["step"] <= round(s1))
+            if sel.any():
+                out["tokens_per_s_step_median"] = float(np.median(per_step["tps"][sel]))
+    out["health_ms_p50"] = percentile(lat, 50)
+    out["health_ms_p95"] = percentile(lat, 95)
+    out["health_ms_max"] = max((x for x in lat if x is not None), default=None)
+    out["health_failures"] = sum(1 for x in lat if x is None)
+    rss = [r[2] for r in rows if r[2] is not None]
+    out["rss_mb_min"] = min(rss, default=None)
+    out["rss_mb_max"] = max(rss, default=None)
+    if len(rows) >= 2:
+        span = rows[-1][0] - rows[0][0]
+        out["server_cpu_pct"] = 100 * (rows[-1][4] - rows[0][4]) / span if span else None
+        out["chromium_cpu_pct"] = 100 * (rows[-1][5] - rows[0][5]) / span if span else None
+    return out
+
+
+def fmt_value(v, fmt="{:,.0f}"):
+    """A table cell: "-" for a missing figure."""
+    return "-" if v is None else fmt.format(v)
+
+
 # -------------------------------------------------------------------- main
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.load.watchers",
@@ -296,16 +364,7 @@ def main(argv=None) -> int:
               "cores": os.cpu_count(), "loadavg_before": os.getloadavg()}
 
     # the watchdog: whatever happens, nothing outlives --seconds (+15 s to clean up)
-    def watchdog():
-        time.sleep(a.seconds + 15)
-        log("watchdog: time is up, killing what this script started")
-        for pid in descendants(os.getpid()):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        os._exit(3)
-    threading.Thread(target=watchdog, daemon=True).start()
+    start_watchdog(a.seconds)
 
     try:
         proc, base = start_server(runs, server_log, steps_file)
@@ -340,11 +399,8 @@ def main(argv=None) -> int:
             if ok is None:
                 raise RuntimeError(f"the run did not start; server log: {server_log}")
             run_id = next(runs.iterdir()).name
-            cfg = json.loads((runs / run_id / "config.json").read_text())
-            tokens_per_step = cfg["batch_size"] * cfg["num_steps"]
-            result.update(run=run_id, tokens_per_step=tokens_per_step,
-                          model=f"{cfg['model']} h{cfg['num_hiddens']} b{cfg['batch_size']} "
-                                f"T{cfg['num_steps']}")
+            tokens_per_step, model = run_info(runs, run_id)
+            result.update(run=run_id, tokens_per_step=tokens_per_step, model=model)
             log(f"run {run_id} training ({time.monotonic() - t_start:.1f} s)")
 
             # 2. baseline: one viewer
@@ -413,43 +469,11 @@ def main(argv=None) -> int:
             stop_server(proc)
 
     # ------------------------------------------------------------- figures
-    import numpy as np
-    per_step = None
-    metrics = runs / run_id / "metrics.npz"
-    if metrics.exists():
-        with np.load(metrics, allow_pickle=False) as z:
-            names = [str(n) for n in z["step_names"]]
-            steps = z["steps"]
-        per_step = {"step": steps[:, names.index("step")],
-                    "tps": steps[:, names.index("tokens_per_s")]}
-
-    def window_row(label, w, phase, viewers):
-        rows = [r for r in sampler.rows if r[1] == phase]
-        lat = [r[3] for r in rows]
-        out = {"phase": label, "viewers": viewers}
-        if w:
-            s0, s1, dt = w
-            out["steps_per_s"] = (s1 - s0) / dt
-            out["tokens_per_s_wall"] = out["steps_per_s"] * tokens_per_step
-            if per_step is not None:
-                sel = (per_step["step"] > round(s0)) & (per_step["step"] <= round(s1))
-                if sel.any():
-                    out["tokens_per_s_step_median"] = float(np.median(per_step["tps"][sel]))
-        out["health_ms_p50"] = percentile(lat, 50)
-        out["health_ms_p95"] = percentile(lat, 95)
-        out["health_ms_max"] = max((x for x in lat if x is not None), default=None)
-        out["health_failures"] = sum(1 for x in lat if x is None)
-        rss = [r[2] for r in rows if r[2] is not None]
-        out["rss_mb_min"] = min(rss, default=None)
-        out["rss_mb_max"] = max(rss, default=None)
-        if len(rows) >= 2:
-            span = rows[-1][0] - rows[0][0]
-            out["server_cpu_pct"] = 100 * (rows[-1][4] - rows[0][4]) / span if span else None
-            out["chromium_cpu_pct"] = 100 * (rows[-1][5] - rows[0][5]) / span if span else None
-        return out
-
-    table = [window_row("1 viewer", base_w, "1 viewer", 1),
-             window_row(f"1+{len(pages)} open", load_w, "load", 1 + len(pages))]
+    per_step = read_per_step(runs / run_id / "metrics.npz")
+    table = [window_row(sampler.rows, "1 viewer", base_w, "1 viewer", 1, tokens_per_step,
+                        per_step),
+             window_row(sampler.rows, f"1+{len(pages)} open", load_w, "load", 1 + len(pages),
+                        tokens_per_step, per_step)]
     all_rss = [r[2] for r in sampler.rows if r[2] is not None]
     result["rss_mb_over_time"] = [(round(r[0] - t_start, 1), r[1], round(r[2] or 0, 1))
                                   for r in sampler.rows[::4]]
@@ -463,8 +487,7 @@ def main(argv=None) -> int:
                                       / table[0]["tokens_per_s_step_median"])
     result["total_seconds"] = round(time.monotonic() - t_start, 1)
 
-    def f(v, fmt="{:,.0f}"):
-        return "-" if v is None else fmt.format(v)
+    f = fmt_value
     print(f"\nRun {result.get('model')}; {result['cores']} cores; load average before "
           f"{result['loadavg_before'][0]:.2f}, after {result['loadavg_after'][0]:.2f}; "
           f"{result['watchers_opened']} watchers opened, {result['watchers_showing_the_run']} "

@@ -1,0 +1,346 @@
+"""Where a run's training loop executes: a worker process (the default) or a
+thread of the server, both driven by the same `drive()` loop.
+
+Why a process (tests/bench/RESULTS.md, sections 5 and 6): in a thread, the
+training loop and Streamlit's script runs share one GIL. Building four Plotly
+figures a second holds it for hundreds of milliseconds, and the training
+thread has to win it back after every torch op: in-app training ran at
+0.65x (512 hidden) and 0.55x (128 hidden) of the CLI. A worker process has
+its own interpreter. The run's thread in the server only supervises it: it
+receives batches of events through a socket and writes them into the run's
+log, and it sends the controls (pause, resume, step, stop) the other way.
+
+The worker is `python -m charrnn.worker`, not a multiprocessing child: those
+re-import the parent's `__main__`, and under Streamlit that is whichever page
+script is running. One spare worker is kept started (`prewarm()`), so it has
+imported torch and the engine (1-2 s) before anyone presses Start; a run takes
+it and a new spare starts in the background. Without `pass_fds` (Windows),
+runs train in a thread.
+
+`CHARRNN_WORKER=thread` keeps training in a thread (tests that patch the
+engine in-process use it).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+SEND_EVERY = 0.1      # seconds: steps are batched into one message
+WEIGHTS_EVERY = 1.0   # seconds: how stale the weights the Generate page sees may be
+PACKAGE_PARENT = Path(__file__).resolve().parents[1]
+
+
+def mode() -> str:
+    m = os.environ.get("CHARRNN_WORKER", "process").strip().lower()
+    if m == "thread" or os.name != "posix":
+        return "thread"
+    return "process"
+
+
+# ------------------------------------------------------------------ controls
+class ThreadControl:
+    """Pause / step / stop for a loop in this process (threading.Events)."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._resume = threading.Event()
+        self._resume.set()
+        self._step_once = threading.Event()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def pause(self):
+        self._resume.clear()
+
+    def resume(self):
+        self._step_once.clear()
+        self._resume.set()
+
+    def step(self):
+        self._step_once.set()
+        self._resume.set()
+
+    def stop(self):
+        self._stop.set()
+        self._resume.set()
+
+    def checkpoint(self, on_block=None) -> tuple[bool, float]:
+        """Between minibatches: block while paused. (go on?, seconds paused)."""
+        paused = 0.0
+        if not self._resume.is_set():
+            if on_block:
+                on_block()
+            t0 = time.perf_counter()
+            while not self._resume.wait(0.2):
+                if self._stop.is_set():
+                    return False, time.perf_counter() - t0
+            paused = time.perf_counter() - t0
+        if self._step_once.is_set():  # one step was granted: block before the next
+            self._step_once.clear()
+            self._resume.clear()
+        return not self._stop.is_set(), paused
+
+
+class ProcessControl:
+    """The server's side: controls become messages to the worker process."""
+
+    def __init__(self):
+        self.conn = None
+        self._stop = False
+        self._early: list = []  # controls given before the worker was attached
+        self._lock = threading.Lock()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop
+
+    def attach(self, conn):
+        with self._lock:
+            self.conn = conn
+            early, self._early = self._early, []
+        for what in early:
+            self._send(what)
+
+    def detach(self):
+        with self._lock:
+            self.conn = None
+
+    def _send(self, what):
+        with self._lock:
+            if self.conn is None:
+                self._early.append(what)
+                return
+            try:
+                self.conn.send(what)
+            except OSError:  # the worker is gone; the supervisor reports it
+                pass
+
+    def pause(self):
+        self._send("pause")
+
+    def resume(self):
+        self._send("resume")
+
+    def step(self):
+        self._send("step")
+
+    def stop(self):
+        self._stop = True
+        self._send("stop")
+
+
+class RemoteControl:
+    """The worker's side: reads the server's messages between minibatches.
+    The server going away (end of file) counts as stop."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.paused = self.granted = self.stopped = False
+
+    def _handle(self, msg):
+        if msg == "pause":
+            self.paused = True
+        elif msg == "resume":
+            self.paused = self.granted = False
+        elif msg == "step":
+            self.granted = True
+        elif msg == "stop":
+            self.stopped = True
+
+    def _read(self, timeout=0.0):
+        try:
+            while self.conn.poll(timeout):
+                self._handle(self.conn.recv())
+                timeout = 0.0
+        except (EOFError, OSError):
+            self.stopped = True
+
+    def checkpoint(self, on_block=None) -> tuple[bool, float]:
+        self._read()
+        paused = 0.0
+        if self.paused and not self.granted and not self.stopped:
+            if on_block:
+                on_block()
+            t0 = time.perf_counter()
+            while self.paused and not self.granted and not self.stopped:
+                self._read(0.2)
+            paused = time.perf_counter() - t0
+        self.granted = False  # a granted step is used up; still paused after it
+        return not self.stopped, paused
+
+
+def drive(trainer, ctl, emit, on_block=None) -> bool:
+    """Run `trainer.events()` to its end, emitting every event. Returns False
+    when stopped early.
+
+    Adds what only the consumer can measure: wall-clock time without pauses
+    ("wall" on steps, "time" on epochs) and the epoch's tokens/s over that
+    wall time, so the figure the app shows and its ETA include everything
+    between steps (sending, the GIL, another process on the core)."""
+    t_start = time.perf_counter()
+    paused = 0.0
+    last_epoch_wall = 0.0
+    for kind, ev in trainer.events():
+        wall = time.perf_counter() - t_start - paused
+        if kind == "step":
+            ev["wall"] = wall
+        elif kind == "epoch":
+            dt = wall - last_epoch_wall
+            last_epoch_wall = wall
+            ev["compute_tokens_per_s"] = ev["tokens_per_s"]
+            if dt > 0 and ev.get("tokens"):
+                ev["tokens_per_s"] = ev["tokens"] / dt
+            ev["time"] = wall
+        emit(kind, ev)
+        if kind == "step":
+            go_on, p = ctl.checkpoint(on_block)
+            paused += p
+            if not go_on:
+                return False
+    return True
+
+
+# ------------------------------------------------------------------ the worker
+def _weights(model) -> dict:
+    # numpy, not tensors: plain pickles, the same on any device
+    return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+
+
+def serve(conn: Connection, cfg, settings: dict):
+    """Train `cfg`, sending batches of events ("ready", the Trainer's events,
+    "weights", then "done" or "error") and obeying the server's controls."""
+    for k in [k for k in os.environ if k.startswith("CHARRNN_")]:
+        del os.environ[k]  # the server's settings now, not when this spare started
+    os.environ.update(settings)
+    buf: list = []
+    last = {"send": time.perf_counter(), "weights": time.perf_counter()}
+
+    def send():
+        if buf:
+            conn.send(list(buf))
+            buf.clear()
+        last["send"] = time.perf_counter()
+
+    try:
+        from .threads import configure_threads
+        from .train import Trainer
+        configure_threads()
+        trainer = Trainer(cfg)
+        buf.append(("ready", {"idx_to_token": list(trainer.vocab.idx_to_token),
+                              "param_names": list(trainer.model.param_names)}))
+        send()
+
+        def emit(kind, ev):
+            buf.append((kind, ev))
+            now = time.perf_counter()
+            if kind in ("epoch", "sample") and now - last["weights"] >= WEIGHTS_EVERY:
+                buf.append(("weights", _weights(trainer.model)))
+                last["weights"] = now
+            if kind != "step" or now - last["send"] >= SEND_EVERY:
+                send()
+
+        def on_block():  # paused: the page shows the latest step and weights
+            buf.append(("weights", _weights(trainer.model)))
+            send()
+
+        finished = drive(trainer, RemoteControl(conn), emit, on_block)
+        buf.append(("weights", _weights(trainer.model)))
+        buf.append(("done", {"finished": finished}))
+        send()
+    except (BrokenPipeError, EOFError, ConnectionResetError):
+        pass  # the server is gone: nobody to tell
+    except BaseException as exc:  # reported, never a silent exit
+        buf.clear()
+        try:
+            conn.send([("error", {"message": f"{exc.__class__.__name__}: {exc}",
+                                  "traceback": traceback.format_exc()})])
+        except OSError:
+            pass
+
+
+def main(argv=None):
+    """`python -m charrnn.worker FD`: import everything, wait for one run."""
+    argv = sys.argv[1:] if argv is None else argv
+    conn = Connection(int(argv[0]))
+    from . import train  # noqa: F401  (warm: the import is the slow part)
+    try:
+        cfg, settings = conn.recv()
+    except (EOFError, OSError):
+        return 0  # a spare that was never used: the server has gone
+    try:  # `top` and `ps -o comm` say what this process is
+        with open("/proc/self/comm", "w") as f:
+            f.write("charrnn-train")
+    except OSError:
+        pass
+    serve(conn, cfg, settings)
+    conn.close()
+    return 0
+
+
+# ------------------------------------------------------------------ the server's side
+class Worker:
+    """A started `python -m charrnn.worker` and the server's end of its socket."""
+
+    def __init__(self):
+        here, there = socket.socketpair()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(PACKAGE_PARENT)] + [p for p in [env.get("PYTHONPATH")] if p])
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "charrnn.worker", str(there.fileno())],
+            pass_fds=[there.fileno()], stdin=subprocess.DEVNULL, cwd=str(PACKAGE_PARENT),
+            env=env)
+        there.close()
+        self.conn = Connection(here.detach())
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self):
+        if self.alive():
+            self.proc.kill()
+        self.proc.wait(5)
+
+    def close(self):
+        self.conn.close()
+
+
+_spare: Worker | None = None
+_spare_lock = threading.Lock()
+
+
+def prewarm():
+    """Have one started worker waiting (it imports torch in the background)."""
+    global _spare
+    with _spare_lock:
+        if _spare is None or not _spare.alive():
+            try:
+                _spare = Worker()
+            except OSError:
+                _spare = None  # the next run starts its own (and reports any error)
+
+
+def start_worker(cfg) -> Worker:
+    """A worker training `cfg`: the spare if there is one, then a new spare."""
+    global _spare
+    with _spare_lock:
+        w, _spare = _spare, None
+    if w is None or not w.alive():
+        w = Worker()
+    settings = {k: v for k, v in os.environ.items() if k.startswith("CHARRNN_")}
+    w.conn.send((cfg, settings))
+    threading.Thread(target=prewarm, name="worker-prewarm", daemon=True).start()
+    return w
+
+
+if __name__ == "__main__":
+    sys.exit(main())
