@@ -119,7 +119,7 @@ class Trainer:
         self.step = 0
         self.epoch = 0
         self.train_time = 0.0
-        self._spectral_end = self._spectral_cost = 0.0
+        self._spectral_at = self._spectral_cost = 0.0
         # host syncs are cheap on the CPU; on a GPU flush probe values in batches
         self.flush_every = 1 if self.device.type == "cpu" else 16
 
@@ -158,13 +158,15 @@ class Trainer:
             dH=out.dH.cpu().numpy().astype(np.float32))
 
     def _spectral_due(self) -> bool:
-        """Step 1, then every spectral_every steps unless the last one was so
-        recent that computing it again would exceed SPECTRAL_BUDGET."""
+        """Step 1, then every spectral_every steps unless the training time
+        since the last one is too short to pay for another within
+        SPECTRAL_BUDGET (training time: a paused run or a busy machine does
+        not make it cheaper)."""
         if self.step == 1:
             return True
         if self.step % self.cfg.spectral_every:
             return False
-        since = time.perf_counter() - self._spectral_end
+        since = self.train_time - self._spectral_at
         return since * SPECTRAL_BUDGET >= self._spectral_cost
 
     def _spectral(self):
@@ -172,8 +174,8 @@ class Trainer:
         W = self.model.recurrent_matrix().float().cpu()
         radius = float(torch.linalg.eigvals(W).abs().max())
         sigma = float(torch.linalg.matrix_norm(W, ord=2))
-        self._spectral_end = time.perf_counter()
-        self._spectral_cost = self._spectral_end - t0
+        self._spectral_cost = time.perf_counter() - t0
+        self._spectral_at = self.train_time
         return {"step": self.step, "radius": radius, "sigma_max": sigma}
 
     def _flush(self, pending, epoch, acc, V, high_limit):

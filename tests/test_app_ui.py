@@ -285,3 +285,43 @@ def test_the_app_serialises_charts_without_orjson(registry):
     import plotly.io as pio
     app()
     assert pio.json.config.default_engine == "json"
+
+
+def test_watchers_share_one_build_of_each_figure(registry, monkeypatch):
+    """Thirty students on one run must not cost thirty builds per redraw."""
+    from charrnn import figures as F
+    from charrnn.ui import live
+    run = finished_run(registry)
+    live._shared.clear()
+    builds = []
+    real = F.grad_norm_figure
+
+    def counted(*a, **k):
+        builds.append(1)
+        return real(*a, **k)
+    monkeypatch.setattr(F, "grad_norm_figure", counted)
+    sessions = [app(query={"run": run.id}) for _ in range(3)]
+    assert len(builds) == 1  # the first session built it, the others were handed it
+    sessions[1].run()
+    assert len(builds) == 1
+    # students reading Chinese get (and share) the other figure
+    app(query={"run": run.id, "lang": "zh"})
+    app(query={"run": run.id, "lang": "zh"})
+    assert len(builds) == 2
+
+
+def test_a_shared_figure_is_rebuilt_when_its_data_changes():
+    from charrnn.ui import live
+    live._shared.clear()
+    built = []
+
+    def build():
+        built.append(object())
+        return built[-1]
+    fig, version = live.shared_figure(("k",), 1, build)
+    assert live.shared_figure(("k",), 1, build) == (fig, 1) and len(built) == 1
+    # new data within one frame: the frame's figure, with its own version, so the
+    # session asks again at its next redraw
+    assert live.shared_figure(("k",), 2, build) == (fig, 1)
+    live._shared[("k",)] = (time.monotonic() - live.FRAME_S, 1, fig)  # a frame later
+    assert live.shared_figure(("k",), 2, build) == (built[-1], 2) and len(built) == 2

@@ -348,3 +348,26 @@ def test_no_detach_run_trains_and_costs_more_steps_of_backprop():
     assert (abs(snaps[1].H0.astype(float) - snaps[0].H[:, -1].astype(float)) < 2e-2).all()
     with pytest.raises(Exception, match="sequential"):
         RunConfig(detach=False, random_iter=True).validate()
+
+
+def test_the_spectrum_stays_within_its_time_budget(monkeypatch):
+    """eigvals of W_hh is O(H^3): it may not eat the training time it watches."""
+    import charrnn.train as T
+    cfg = RunConfig(num_hiddens=16, batch_size=4, num_steps=5, max_tokens=3000,
+                    num_epochs=3, spectral_every=1).validate()
+    real = T.Trainer._spectral
+
+    def costing(seconds):
+        def spectral(self):
+            out = real(self)
+            self._spectral_cost = seconds
+            return out
+        return spectral
+    monkeypatch.setattr(T.Trainer, "_spectral", costing(1.0))  # as if each took a second
+    events = list(T.Trainer(cfg).events())
+    steps = sum(k == "step" for k, _ in events)
+    spectra = [e["step"] for k, e in events if k == "spectral"]
+    assert steps > 100 and spectra == [1]  # 20 s of training would pay for the next
+    monkeypatch.setattr(T.Trainer, "_spectral", costing(0.0))  # free: every spectral_every
+    events = list(T.Trainer(cfg).events())
+    assert sum(k == "spectral" for k, _ in events) == steps

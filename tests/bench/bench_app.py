@@ -78,9 +78,12 @@ def _stat(pid):
     return rest  # rest[1] = ppid, rest[11] = utime, rest[12] = stime
 
 
-def cpu_seconds(pid) -> float:
+def cpu_seconds(pid, reaped_children=False) -> float:
     st = _stat(pid)
-    return 0.0 if st is None else (int(st[11]) + int(st[12])) / CLK_TCK
+    if st is None:
+        return 0.0
+    fields = (11, 12, 13, 14) if reaped_children else (11, 12)  # + cutime, cstime
+    return sum(int(st[i]) for i in fields) / CLK_TCK
 
 
 def rss_mb(pid) -> float | None:
@@ -118,17 +121,21 @@ def descendants(root: int) -> set[int]:
 
 
 class CpuMeter:
-    """CPU seconds of the server, of the browser (every other descendant of this
+    """CPU seconds of the server, of its training workers (its descendants,
+    running or reaped), of the browser (every other descendant of this
     process: Playwright's driver and Chromium) and of a CLI, between two reads."""
 
     def __init__(self, server_pid):
         self.server = server_pid
 
     def read(self, exclude=()):
+        workers = descendants(self.server)
         browser = sum(cpu_seconds(p) for p in descendants(os.getpid())
-                      if p != self.server and p not in exclude
-                      and p not in descendants(self.server))
-        return {"server": cpu_seconds(self.server), "browser": browser}
+                      if p != self.server and p not in exclude and p not in workers)
+        own = cpu_seconds(self.server)
+        return {"server": own, "browser": browser,
+                "workers": cpu_seconds(self.server, True) - own
+                + sum(cpu_seconds(p, True) for p in workers)}
 
 
 # ------------------------------------------------------------------ server
@@ -511,6 +518,7 @@ def app_run(page, server, meter, hidden, epochs, tokens_per_step):
     engine = float(np.median(ep[:, 2]))     # EPOCH_COLS: epoch, perplexity, tokens_per_s
     return {"wall": wall, "engine": engine, "cpu_server": c1["server"] - c0["server"],
             "cpu_browser": c1["browser"] - c0["browser"],
+            "cpu_workers": c1["workers"] - c0["workers"],
             "seconds": samples[-1][0] - samples[0][0] if samples else 0}
 
 
@@ -929,18 +937,20 @@ def main(argv=None):
                 app, cli = phase_tokens(page, server, meter, a.hidden, epochs, reps, a.threads)
                 print(f"\n## Training tokens/s: app with a browser watching vs CLI headless "
                       f"(h{a.hidden}, {epochs} epochs, {reps} alternated pairs, medians)\n")
-                print("| | wall tokens/s | engine's per-epoch tokens/s | run seconds | CPU s: "
-                      "server or CLI | CPU s: browser |")
-                print("|---|---|---|---|---|---|")
+                print("| | wall tokens/s | per-epoch tokens/s reported (app: wall; CLI: "
+                      "compute) | run seconds | CPU s: server or CLI | CPU s: training "
+                      "worker | CPU s: browser |")
+                print("|---|---|---|---|---|---|---|")
                 print(f"| app + browser | {med(r['wall'] for r in app):,.0f} | "
                       f"{med(r['engine'] for r in app):,.0f} | "
                       f"{med(r['seconds'] for r in app):.1f} | "
                       f"{med(r['cpu_server'] for r in app):.1f} | "
+                      f"{med(r['cpu_workers'] for r in app):.1f} | "
                       f"{med(r['cpu_browser'] for r in app):.1f} |")
                 print(f"| CLI headless | {med(r['wall'] for r in cli):,.0f} | "
                       f"{med(r['engine'] for r in cli):,.0f} | "
                       f"{med(r['seconds'] for r in cli):.1f} | "
-                      f"{med(r['cpu'] for r in cli):.1f} | – |")
+                      f"{med(r['cpu'] for r in cli):.1f} | – | – |")
                 wr = [x["wall"] / y["wall"] for x, y in zip(app, cli)]
                 er = [x["engine"] / y["engine"] for x, y in zip(app, cli) if x["engine"]]
                 print(f"\napp / CLI: wall {med(wr):.2f}x, engine-reported {med(er):.2f}x "

@@ -49,7 +49,8 @@ charrnn/worker.py) and of this client process; the answer time of GET
 /_stcore/health sampled every 0.5 s; per watcher, the chart updates it got
 (a script run that delivered at least one plotly_chart delta), the median /
 p90 seconds between them and the longest wait (including the window's ends);
-bytes received by all watchers per second.
+bytes received by all watchers per second (websocket message payloads; the
+server negotiates no compression).
 """
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -70,6 +72,7 @@ from tests.load.watchers import (Sampler, cpu_seconds, descendants, fmt_value, l
                                  start_watchdog, stop_server, window_row)
 
 EARLY_FOR_RERUN = 2  # ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
+TEARDOWN_S = 15.0    # kept at the end of --seconds: close the clients, stop the server
 
 
 class _Sampler(Sampler):
@@ -267,7 +270,7 @@ class Watcher:
         self._disarm()
         if self.ws is not None:
             try:
-                await asyncio.wait_for(self.ws.close(), 5)
+                await asyncio.wait_for(self.ws.close(), 3)
             except Exception:
                 pass
 
@@ -310,11 +313,11 @@ class ClientLoop:
                 t.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
         try:
-            self.call(close_all(), 15)
+            self.call(close_all(), 5)
         except Exception:
             pass
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
+        self.thread.join(2)
 
 
 def steps_now(steps_file: Path) -> int:
@@ -324,6 +327,14 @@ def steps_now(steps_file: Path) -> int:
         return int(lines[-1].split()[1]) if lines else 0
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def alive(pid) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def children_cpu(pid) -> float:
@@ -380,7 +391,7 @@ def main(argv=None) -> int:
         starter = Watcher("starter", ws_url, a.query, base_url=base)
         watchers.append(starter)
         clients.spawn(starter)
-        limit = max(5.0, min(60.0, hard_end - time.monotonic() - 2 * window - 20))
+        limit = max(5.0, min(60.0, hard_end - time.monotonic() - 2 * window - TEARDOWN_S - 10))
         ok = clients.call(starter.wait(
             lambda: any(s != EARLY_FOR_RERUN for s in starter.finished)
             and any(w.endswith("-start") for w in starter.buttons), limit), limit + 5)
@@ -425,7 +436,7 @@ def main(argv=None) -> int:
         if not clients.call(first.wait(lambda: len(first.chart_times) >= 2, 30), 35):
             log(f"the first watcher got {len(first.chart_times)} chart updates in 30 s "
                 f"({first.error or 'no error'})")
-        window_measure("1 watcher", 1, hard_end - window - 25)
+        window_measure("1 watcher", 1, hard_end - window - TEARDOWN_S - 10)
 
         # 3. N watchers
         sampler.phase = "connecting"
@@ -437,7 +448,7 @@ def main(argv=None) -> int:
             crowd.append(w)
             clients.spawn(w)
             time.sleep(a.stagger)
-        ramp = max(5.0, min(40.0, hard_end - time.monotonic() - window - 15))
+        ramp = max(5.0, min(40.0, hard_end - time.monotonic() - window - TEARDOWN_S - 8))
 
         async def all_charted():
             await asyncio.gather(*(w.wait(lambda w=w: len(w.chart_times) >= 1, ramp)
@@ -454,24 +465,39 @@ def main(argv=None) -> int:
         result["first_chart_s_max"] = max(firsts, default=None)
         log(f"{result['watchers_with_a_chart_before_window']}/{len(crowd)} watchers have a "
             f"chart ({result['open_seconds']} s)")
-        window_measure(f"{len(crowd)} watchers", len(crowd), hard_end - 12)
+        window_measure(f"{len(crowd)} watchers", len(crowd), hard_end - TEARDOWN_S - 2)
 
         # 4. stop the run (its metrics are saved)
         sampler.phase = "stopping"
         stopper = next((w for w in crowd if not w.closed), None)
+        saved = False
         if stopper is not None and clients.call(stopper.click(f"stop_{run_id}"), 10):
-            wait_end = min(hard_end, time.monotonic() + 15)
-            while time.monotonic() < wait_end and not (runs / run_id / "metrics.npz").exists():
+            wait_end = min(hard_end - TEARDOWN_S, time.monotonic() + 15)
+            while time.monotonic() < wait_end and not saved:
                 time.sleep(0.25)
-        else:
-            log("could not click Stop; the server's shutdown ends the run")
+                saved = (runs / run_id / "metrics.npz").exists()
+        if not saved:
+            log("the run did not stop in time (no metrics.npz); the server's shutdown ends it")
     finally:
+        # within TEARDOWN_S: clients (<= 5 s), server (<= 10 s), then the sampler,
+        # whose health request fails at once with the server gone
         if clients is not None:
             clients.stop(watchers)
+        if proc is not None:
+            kids = descendants(proc.pid)  # the training worker(s)
+            stop_server(proc)
+            end = time.monotonic() + 3
+            while time.monotonic() < end and any(alive(k) for k in kids):
+                time.sleep(0.1)
+            for k in kids:
+                if alive(k):
+                    log(f"server child {k} outlived the server: killed")
+                    try:
+                        os.kill(k, signal.SIGKILL)
+                    except OSError:
+                        pass
         if sampler is not None:
             sampler.stop()
-        if proc is not None:
-            stop_server(proc)
         errors = [line for line in server_log.read_text(errors="replace").splitlines()
                   if "Traceback" in line or "ERROR" in line or "Error" in line] \
             if server_log.exists() else []
