@@ -13,6 +13,7 @@ import streamlit as st
 from ..i18n import LANGS, t
 from ..runs import Registry, Run
 from ..threads import configure_threads
+from ..worker import mode as worker_mode
 
 # plotly's orjson engine leaked ~40 MB per 150 serialisations of the heatmaps'
 # hover data (tests/bench/RESULTS.md); the plain json engine does not, and was faster
@@ -27,10 +28,12 @@ STATUS_COLOURS = {"queued": "gray", "running": "blue", "paused": "orange",
 def get_registry() -> Registry:
     """One registry per server process: every browser watches the same runs."""
     configure_threads()
-    # the training thread and every session's reruns share one GIL; a shorter
-    # switch interval (default 5 ms) hands it back to training sooner (measured
-    # with tests/load/watchers.py: about 2x more steps/s with a busy viewer)
-    sys.setswitchinterval(0.0005)
+    if worker_mode() == "thread":
+        # a training thread and every session's reruns share one GIL; a shorter
+        # switch interval (default 5 ms) hands it back to training sooner
+        # (tests/load/watchers.py: about 2x more steps/s with a busy viewer).
+        # A worker process has its own GIL: then the default is kept.
+        sys.setswitchinterval(0.0005)
     return Registry()
 
 

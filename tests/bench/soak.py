@@ -30,9 +30,9 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.bench.bench_app import (FIND_JS, Server, launch_browser, new_page,  # noqa: E402
-                                   open_page, poll, rss_mb, run_url, status, step_metric,
-                                   stop_run)
+from tests.bench.bench_app import (FIND_JS, Server, descendants,  # noqa: E402
+                                   launch_browser, new_page, open_page, poll, rss_mb,
+                                   run_url, status, step_metric, stop_run)
 from charrnn.i18n import t  # noqa: E402
 
 BYTES_PER_STEP = 13 * 4   # charrnn.log: 8 base columns + 5 parameter norms, float32
@@ -68,7 +68,11 @@ def main(argv=None):
     print(f"command: python tests/bench/soak.py {' '.join(argv or sys.argv[1:])}")
     print(f"nproc {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}; h{a.hidden}, "
           f"{minutes:g} minutes, a sample every {a.interval:g} s\n")
-    samples = []   # (seconds, server RSS MB, step, JS heap MB)
+    samples = []   # (seconds, server RSS MB, step, JS heap MB, workers' RSS MB)
+
+    def workers_mb(server):
+        """The training worker and the spare (the server's child processes)."""
+        return sum(rss_mb(p) or 0.0 for p in descendants(server.pid))
     with sync_playwright() as pw:
         browser = launch_browser(pw)
         server = Server(a.threads)
@@ -95,17 +99,20 @@ def main(argv=None):
             t0 = time.perf_counter()
             end = t0 + minutes * 60
             nxt = t0
-            print("| t (s) | server RSS (MB) | step | browser JS heap (MB) |")
-            print("|---|---|---|---|")
+            print("| t (s) | server RSS (MB) | step | browser JS heap (MB) | worker processes' "
+                  "RSS (MB) |")
+            print("|---|---|---|---|---|")
             while True:
                 now = time.perf_counter()
                 if now >= nxt:
                     heap = page.evaluate("() => performance.memory ? "
                                          "performance.memory.usedJSHeapSize / 1048576 : null")
-                    s = (now - t0, rss_mb(server.pid), step_metric(page) or 0, heap)
+                    s = (now - t0, rss_mb(server.pid), step_metric(page) or 0, heap,
+                         workers_mb(server))
                     samples.append(s)
                     print(f"| {s[0]:.0f} | {s[1]:.1f} | {s[2]:,} | "
-                          f"{'–' if s[3] is None else f'{s[3]:.1f}'} |", flush=True)
+                          f"{'–' if s[3] is None else f'{s[3]:.1f}'} | {s[4]:.1f} |",
+                          flush=True)
                     nxt += a.interval
                 if now >= end:
                     break
@@ -140,6 +147,10 @@ def main(argv=None):
           f"{slope_per_hour([(s[0], s[1]) for s in late]):+.1f} |")
     print(f"| of which the run's step log, by design ({steps_per_h:,.0f} steps/h x "
           f"{BYTES_PER_STEP} B) | {steps_per_h * BYTES_PER_STEP / 2**20:+.1f} |")
+    print(f"| worker processes (training + spare): first / last sample | {first[4]:.1f} / "
+          f"{last[4]:.1f} |")
+    print(f"| worker processes per hour, extrapolated | "
+          f"{slope_per_hour([(s[0], s[4]) for s in late]):+.1f} |")
     heaps = [(s[0], s[3]) for s in late if s[3] is not None]
     if heaps:
         print(f"| browser JS heap per hour, extrapolated | {slope_per_hour(heaps):+.1f} |")
