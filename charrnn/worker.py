@@ -215,51 +215,90 @@ def _weights(model) -> dict:
     return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
 
 
+class Outbox:
+    """Events leave on a thread of their own, at most every SEND_EVERY (or at
+    once when urgent), all that piled up in one message. A server busy serving
+    thirty pages reads slowly; training must not wait for it (measured with
+    tests/load/ws_watchers.py: sending inline, the worker spent half its time
+    blocked on a full socket)."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self._items: list = []
+        self._urgent = self._closed = False
+        self.failed: BaseException | None = None
+        self._cv = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+        self._thread.start()
+
+    def put(self, item, urgent=False):
+        if self.failed is not None:
+            raise BrokenPipeError("the server has gone")
+        with self._cv:
+            self._items.append(item)
+            if urgent:
+                self._urgent = True
+                self._cv.notify()
+
+    def _run(self):
+        while True:
+            with self._cv:
+                if not (self._urgent or self._closed):
+                    self._cv.wait(SEND_EVERY)
+                batch, self._items, self._urgent = self._items, [], False
+                closing = self._closed
+            if batch:
+                try:
+                    self.conn.send(batch)
+                except OSError as exc:
+                    self.failed = exc
+                    return
+            if closing:
+                return
+
+    def close(self):
+        """Send what is left, then stop."""
+        with self._cv:
+            self._closed = True
+            self._cv.notify()
+        self._thread.join()
+
+
 def serve(conn: Connection, cfg, settings: dict):
     """Train `cfg`, sending batches of events ("ready", the Trainer's events,
     "weights", then "done" or "error") and obeying the server's controls."""
     for k in [k for k in os.environ if k.startswith("CHARRNN_")]:
         del os.environ[k]  # the server's settings now, not when this spare started
     os.environ.update(settings)
-    buf: list = []
-    last = {"send": time.perf_counter(), "weights": time.perf_counter()}
-
-    def send():
-        if buf:
-            conn.send(list(buf))
-            buf.clear()
-        last["send"] = time.perf_counter()
-
+    out = Outbox(conn)
+    last_weights = time.perf_counter()
     try:
         from .threads import configure_threads
         from .train import Trainer
         configure_threads()
         trainer = Trainer(cfg)
-        buf.append(("ready", {"idx_to_token": list(trainer.vocab.idx_to_token),
-                              "param_names": list(trainer.model.param_names)}))
-        send()
+        out.put(("ready", {"idx_to_token": list(trainer.vocab.idx_to_token),
+                           "param_names": list(trainer.model.param_names)}), urgent=True)
 
         def emit(kind, ev):
-            buf.append((kind, ev))
+            nonlocal last_weights
+            out.put((kind, ev), urgent=kind in ("start", "end"))
             now = time.perf_counter()
-            if kind in ("epoch", "sample") and now - last["weights"] >= WEIGHTS_EVERY:
-                buf.append(("weights", _weights(trainer.model)))
-                last["weights"] = now
-            if kind != "step" or now - last["send"] >= SEND_EVERY:
-                send()
+            if kind in ("epoch", "sample") and now - last_weights >= WEIGHTS_EVERY:
+                out.put(("weights", _weights(trainer.model)))
+                last_weights = now
 
         def on_block():  # paused: the page shows the latest step and weights
-            buf.append(("weights", _weights(trainer.model)))
-            send()
+            out.put(("weights", _weights(trainer.model)), urgent=True)
 
         finished = drive(trainer, RemoteControl(conn), emit, on_block)
-        buf.append(("weights", _weights(trainer.model)))
-        buf.append(("done", {"finished": finished}))
-        send()
+        out.put(("weights", _weights(trainer.model)))
+        out.put(("done", {"finished": finished}), urgent=True)
+        out.close()
     except (BrokenPipeError, EOFError, ConnectionResetError):
         pass  # the server is gone: nobody to tell
     except BaseException as exc:  # reported, never a silent exit
-        buf.clear()
+        out.close()
         try:
             conn.send([("error", {"message": f"{exc.__class__.__name__}: {exc}",
                                   "traceback": traceback.format_exc()})])

@@ -323,5 +323,11 @@ def test_a_shared_figure_is_rebuilt_when_its_data_changes():
     # new data within one frame: the frame's figure, with its own version, so the
     # session asks again at its next redraw
     assert live.shared_figure(("k",), 2, build) == (fig, 1)
-    live._shared[("k",)] = (time.monotonic() - live.FRAME_S, 1, fig)  # a frame later
+    live._shared[("k",)] = (time.monotonic() - live.FRAME_S, 1, fig, 0.0)  # a frame later
+    live._building.add(("k",))  # another session is building the next one: wait for it
+    assert live.shared_figure(("k",), 2, build) == (fig, 1) and len(built) == 1
+    live._building.clear()
     assert live.shared_figure(("k",), 2, build) == (built[-1], 2) and len(built) == 2
+    # a figure that costs 0.5 s of CPU to build is rebuilt at most every 5 s
+    live._shared[("k",)] = (time.monotonic() - 2.0, 2, built[-1], 0.5)
+    assert live.shared_figure(("k",), 3, build) == (built[-1], 2) and len(built) == 2

@@ -6,6 +6,7 @@ import threading
 import time
 from collections import OrderedDict
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from ..runs import Run
@@ -29,25 +30,53 @@ def end_polling(run: Run | None, every):
 
 # Figures shared by every session of this server. Thirty students watching one
 # run would otherwise build the same four figures thirty times a second (each
-# 30-60 ms of Python holding the GIL): now a figure is built once per FRAME_S
-# at most, by whichever session asks first, and handed to all.
+# 30-60 ms of Python holding the GIL). A figure is rebuilt when its data
+# changed, by ONE session (the others keep getting the previous one meanwhile),
+# and at most every FRAME_S or BUILD_SHARE of its build's CPU time, so a busy
+# server spends at most that share of a core on each chart.
 FRAME_S = 0.8
+BUILD_SHARE = 0.1
 _MAX_SHARED = 96
-_shared: OrderedDict = OrderedDict()   # key -> (built at, version, figure)
+_shared: OrderedDict = OrderedDict()   # key -> (built at, version, figure, CPU seconds)
+_building: set = set()
 _shared_lock = threading.Lock()
 
 
+class _SharedFigure(go.Figure):
+    """A finished figure handed to many sessions. st.plotly_chart calls
+    `to_dict()` on every redraw: a deep copy plus base64 of every array, a
+    third of the server's time with 30 watchers (py-spy). It is done once."""
+
+    def to_dict(self):
+        d = self.__dict__.get("_as_dict")
+        if d is None:
+            d = self._as_dict = super().to_dict()
+        return d
+
+
 def shared_figure(key: tuple, version, build):
-    """(figure, its version): the cached one if its data is current or it is
-    younger than FRAME_S, else a fresh `build()`."""
+    """(figure, its version): the cached one if its data is current, if it is
+    recent, or if another session is building the next one; else `build()`."""
     now = time.monotonic()
     with _shared_lock:
         hit = _shared.get(key)
-    if hit is not None and (hit[1] == version or now - hit[0] < FRAME_S):
-        return hit[2], hit[1]
-    fig = build()
+        if hit is not None:
+            built, got, fig, cost = hit
+            if got == version or now - built < max(FRAME_S, cost / BUILD_SHARE) \
+                    or key in _building:
+                return fig, got
+        _building.add(key)
+    try:
+        c0 = time.thread_time()
+        fig = build()
+        if type(fig) is go.Figure:
+            fig.__class__ = _SharedFigure  # never changed after this
+        cost = time.thread_time() - c0
+    finally:
+        with _shared_lock:
+            _building.discard(key)
     with _shared_lock:
-        _shared[key] = (now, version, fig)
+        _shared[key] = (time.monotonic(), version, fig, cost)
         _shared.move_to_end(key)
         while len(_shared) > _MAX_SHARED:
             _shared.popitem(last=False)

@@ -112,6 +112,7 @@ class Watcher:
         self.error = None
         self.closed = False
         self.closed_at = None
+        self.closing = False  # we are closing it: what follows is no error
         self._run_has_chart = False
         self._changed = asyncio.Event()
 
@@ -247,7 +248,8 @@ class Watcher:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            self.error = f"{exc.__class__.__name__}: {exc}"[:200]
+            if not self.closing:
+                self.error = f"{exc.__class__.__name__}: {exc}"[:200]
         finally:
             self.closed, self.closed_at = True, time.time()
             self._disarm()
@@ -267,12 +269,18 @@ class Watcher:
         return True
 
     async def close(self):
+        """Close politely; a server too busy to answer the close handshake
+        within 2 s gets the connection dropped."""
+        self.closing = True
         self._disarm()
         if self.ws is not None:
             try:
-                await asyncio.wait_for(self.ws.close(), 3)
+                await asyncio.wait_for(self.ws.close(), 2)
             except Exception:
                 pass
+            transport = getattr(self.ws, "transport", None)
+            if transport is not None:
+                transport.abort()  # a no-op once the connection is closed
 
     # ---------------------------------------------------------- figures
     def window(self, t0, t1) -> dict:
@@ -313,7 +321,7 @@ class ClientLoop:
                 t.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
         try:
-            self.call(close_all(), 5)
+            self.call(close_all(), 6)
         except Exception:
             pass
         self.loop.call_soon_threadsafe(self.loop.stop)
