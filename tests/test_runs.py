@@ -1,5 +1,6 @@
 """Runs in the background: controls, failures, the registry, the disk."""
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -187,3 +188,44 @@ def test_training_continues_from_saved_weights(reg, tmp_path):
     wrong = reg.create(small(num_epochs=1, num_hiddens=16, init_weights=str(weights)))
     assert wait_for(lambda: wrong.status == "failed", 30)
     assert "do not fit this model" in wrong.message and "num_hiddens 16" in wrong.message
+
+
+def test_workers_do_not_outlive_a_killed_server(tmp_path):
+    """kill -9 of the server (no atexit, no cleanup): its training worker, a
+    paused one and the spare must all exit, not train on as orphans."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    script = f"""
+import sys, time
+from charrnn.config import RunConfig
+from charrnn.runs import Registry
+reg = Registry({str(tmp_path / 'runs')!r}, max_active=2)
+cfg = RunConfig(num_hiddens=32, batch_size=4, num_steps=8, max_tokens=3000,
+                num_epochs=100000).validate()
+a, b = reg.create(cfg), reg.create(cfg)
+while a.log.num_steps_logged < 5 or b.log.num_steps_logged < 5:
+    time.sleep(0.05)
+b.pause()
+time.sleep(0.5)
+from charrnn import worker
+print(a.worker_pid, b.worker_pid, worker._spare.proc.pid if worker._spare else -1, flush=True)
+time.sleep(60)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            cwd=str(Path(__file__).resolve().parents[1]))
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    assert len(pids) == 3 and all(p > 0 for p in pids[:2]), pids
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+
+    def alive(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        # a zombie waiting for init to reap it is gone too
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    assert wait_for(lambda: not any(alive(p) for p in pids if p > 0), 30), pids
