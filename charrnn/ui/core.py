@@ -1,9 +1,11 @@
 """Language, presentation mode, who may control, the registry and run picker."""
 from __future__ import annotations
 
+import gc
 import hmac
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,10 +26,35 @@ STATUS_COLOURS = {"queued": "gray", "running": "blue", "paused": "orange",
                   "finished": "green", "stopped": "gray", "diverged": "red", "failed": "red"}
 
 
+GC_EVERY_S = 10.0
+_gc_thread = None
+
+
+def _collect_garbage_now_and_then():
+    """Stands in for Streamlit's gc.collect() after every script run, which
+    .streamlit/config.toml turns off: with torch, numpy and plotly loaded a
+    full collection traverses ~250k objects (about 100-300 ms here) and a live
+    page reruns every second in every browser. What is loaded by now is
+    frozen out of the collector's sight (it is never garbage), and the
+    cycles figures leave behind are collected every GC_EVERY_S (a few ms)."""
+    global _gc_thread
+    if _gc_thread is not None:
+        return
+    gc.freeze()
+
+    def loop():
+        while True:
+            time.sleep(GC_EVERY_S)
+            gc.collect()
+    _gc_thread = threading.Thread(target=loop, name="charrnn-gc", daemon=True)
+    _gc_thread.start()
+
+
 @st.cache_resource
 def get_registry() -> Registry:
     """One registry per server process: every browser watches the same runs."""
     configure_threads()
+    _collect_garbage_now_and_then()
     if worker_mode() == "thread":
         # a training thread and every session's reruns share one GIL; a shorter
         # switch interval (default 5 ms) hands it back to training sooner
