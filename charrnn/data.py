@@ -20,6 +20,8 @@ from pathlib import Path
 
 import torch
 
+from .i18n import t
+
 TIME_MACHINE_URL = "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt"
 TIME_MACHINE_SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
 TIME_MACHINE_FILE = "timemachine.txt"
@@ -28,7 +30,18 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
 class CorpusError(ValueError):
-    """A corpus cannot be used; the message is one sentence for the user."""
+    """A corpus cannot be used; the message is one sentence for the user.
+
+    `key` and `fields` name the sentence in charrnn.i18n, so a UI can say it
+    in its reader's language; the message is the English one."""
+
+    def __init__(self, message, key=None, **fields):
+        super().__init__(message)
+        self.key, self.fields = key, fields
+
+
+def _refuse(key, **fields) -> CorpusError:
+    return CorpusError(t(key, "en", **fields), key, **fields)
 
 
 # ---------------------------------------------------------------- vocabulary
@@ -107,17 +120,11 @@ def build_corpus(text: str, tokens: str, max_tokens: int, name: str,
     if max_tokens > 0:
         corpus = corpus[:max_tokens]
     if not corpus:
-        if tokens == "d2l":
-            raise CorpusError("No text is left after d2l's preprocessing (it keeps only "
-                              "the letters A-Z); choose raw tokens for this text.")
-        raise CorpusError("The corpus is empty.")
+        raise _refuse("corpus.d2l_empty" if tokens == "d2l" else "corpus.empty")
     if len(set(corpus)) < 2:  # the only target is the input: nothing to learn or show
-        only = vocab.to_tokens(corpus[0])
-        hint = (" d2l's preprocessing keeps only the letters A-Z; choose raw tokens to keep "
-                "every character." if tokens == "d2l" and len(set(text[:100_000])) > 1 else "")
-        raise CorpusError(f"The corpus has only one distinct character ({only!r}): there is "
-                          "nothing to predict; use a text with at least two different "
-                          "characters." + hint)
+        only = repr(vocab.to_tokens(corpus[0]))
+        d2l_hides = tokens == "d2l" and len(set(text[:100_000])) > 1
+        raise _refuse("corpus.one_char_d2l" if d2l_hides else "corpus.one_char", only=only)
     return Corpus(name, text, tokens, corpus, vocab, warning)
 
 
@@ -125,27 +132,22 @@ def check_length(corpus: Corpus, batch_size: int, num_steps: int) -> None:
     """One minibatch must fit whatever offset d2l's iterators draw."""
     need = batch_size * num_steps + num_steps + 1
     if corpus.num_tokens < need:
-        raise CorpusError(
-            f"The corpus has {corpus.num_tokens:,} tokens, too short for one minibatch: "
-            f"batch_size × num_steps + num_steps + 1 = {need:,} tokens are needed.")
+        raise _refuse("corpus.too_short", n=corpus.num_tokens, need=need)
 
 
 def decode_user_text(data: bytes, name: str = "the text",
                      limit: int = MAX_CORPUS_BYTES) -> str:
     """Bytes a user brought -> text, or CorpusError naming the problem."""
     if len(data) > limit:
-        raise CorpusError(f"{name} is too large ({len(data) / 1e6:.1f} MB); "
-                          f"the limit is {limit / 1e6:.0f} MB.")
+        raise _refuse("corpus.too_large", name=name, mb=len(data) / 1e6, limit=limit / 1e6)
     if b"\x00" in data:
-        raise CorpusError(f"{name} looks binary (it contains NUL bytes); "
-                          "upload a UTF-8 text file.")
+        raise _refuse("corpus.binary", name=name)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CorpusError(f"{name} is not UTF-8 text (invalid byte at position "
-                          f"{exc.start}); save it as UTF-8 and try again.") from None
+        raise _refuse("corpus.not_utf8", name=name, pos=exc.start) from None
     if not text.strip():
-        raise CorpusError(f"{name} is empty (only white space).")
+        raise _refuse("corpus.blank", name=name)
     return text
 
 
@@ -232,8 +234,8 @@ def load_corpus(corpus: str = "timemachine", tokens: str = "d2l", max_tokens: in
     if not path.is_file():
         raise CorpusError(f"No such corpus file: {corpus}")
     if path.stat().st_size > MAX_CORPUS_BYTES:
-        raise CorpusError(f"{path.name} is too large ({path.stat().st_size / 1e6:.1f} MB); "
-                          f"the limit is {MAX_CORPUS_BYTES / 1e6:.0f} MB.")
+        raise _refuse("corpus.too_large", name=path.name, mb=path.stat().st_size / 1e6,
+                      limit=MAX_CORPUS_BYTES / 1e6)
     return build_corpus(decode_user_text(path.read_bytes(), path.name), tokens,
                         max_tokens, path.name)
 

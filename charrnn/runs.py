@@ -137,6 +137,8 @@ class Run:
             self.status = "failed"
             self.message = f"{exc.__class__.__name__}: {exc}"
             self.traceback = traceback.format_exc()
+            key = getattr(exc, "key", None)  # a sentence a UI can translate
+            self.reason = {"key": key, **exc.fields} if key else None
         finally:
             self._end()
 
@@ -166,6 +168,7 @@ class Run:
                             return ev["finished"]
                         if kind == "error":
                             self.traceback = ev["traceback"]
+                            self.reason = ev.get("reason")
                             raise WorkerFailed(ev["message"])
                         self._apply(kind, ev)
                 elif not w.alive() and not w.conn.poll(0):

@@ -57,7 +57,8 @@ def plan(axis1, vals1, axis2, vals2):
             try:
                 check_length(corpora[cfg.max_tokens], cfg.batch_size, cfg.num_steps)
             except CorpusError as exc:
-                raise CorpusError(ui.tr("tune.sw.corpus", name=cfg.name, reason=exc)) from None
+                raise CorpusError(ui.tr("tune.sw.corpus", name=cfg.name,
+                                        reason=ui.error_text(exc))) from None
     return cfgs
 
 

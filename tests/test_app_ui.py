@@ -3,7 +3,6 @@ import time
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from charrnn.config import RunConfig
@@ -111,6 +110,28 @@ def test_too_short_paste_is_refused_before_a_run_starts(registry):
     at.button(key="start").click().run()
     assert registry.list() == []
     assert any("too short for one minibatch" in e.value for e in at.error)
+
+
+def test_corpus_errors_speak_the_readers_language(registry):
+    """A lecture in Chinese: a bad upload, a too-short paste and a run that
+    failed on its corpus are explained in Chinese."""
+    at = app(query={"lang": "zh"})
+    at.radio(key="corpus_src").set_value("upload").run()
+    at.get("file_uploader")[0].upload("notes.txt", b"\x00\x01binary\x00").run()
+    assert any("notes.txt 看起来是二进制文件" in e.value for e in at.error)
+    at.radio(key="corpus_src").set_value("paste").run()
+    at.text_area(key="paste").input("far too short").run()
+    at.button(key="start").click().run()
+    assert registry.list() == []
+    assert any("不够一个小批量" in e.value for e in at.error)
+    # a run created past the form (an old link, the API) fails in the worker
+    run = registry.create(RunConfig(**{**SMALL, "corpus": "text", "text": "far too short",
+                                       "tokens": "raw"}).validate())
+    assert wait_for(lambda: run.status == "failed", 30)
+    assert "too short for one minibatch" in run.message  # logs and the CLI: English
+    assert run.reason["key"] == "corpus.too_short"
+    at = app(query={"lang": "zh", "run": run.id})
+    assert any("不够一个小批量" in e.value for e in at.error), [e.value for e in at.error]
 
 
 def test_out_of_range_query_values_never_reach_a_run(registry):

@@ -7,7 +7,7 @@ import torch
 
 from charrnn import store
 from charrnn.config import RunConfig
-from charrnn.runs import Registry, Run
+from charrnn.runs import Registry
 
 
 def small(**kw):

@@ -20,6 +20,22 @@ EN = {
     "stop.server": "The server stopped while this run trained; it ends where its files do.",
     "fail.worker": "The training process ended unexpectedly (exit code {code}); the charts "
                    "show everything up to its last report.",
+    "corpus.d2l_empty": "No text is left after d2l's preprocessing (it keeps only the letters "
+                        "A-Z); choose raw tokens for this text.",
+    "corpus.empty": "The corpus is empty.",
+    "corpus.one_char": "The corpus has only one distinct character ({only}): there is nothing "
+                       "to predict; use a text with at least two different characters.",
+    "corpus.one_char_d2l": "The corpus has only one distinct character ({only}): there is "
+                           "nothing to predict; use a text with at least two different "
+                           "characters. d2l's preprocessing keeps only the letters A-Z; choose "
+                           "raw tokens to keep every character.",
+    "corpus.too_short": "The corpus has {n:,} tokens, too short for one minibatch: "
+                        "batch_size × num_steps + num_steps + 1 = {need:,} tokens are needed.",
+    "corpus.too_large": "{name} is too large ({mb:.1f} MB); the limit is {limit:.0f} MB.",
+    "corpus.binary": "{name} looks binary (it contains NUL bytes); upload a UTF-8 text file.",
+    "corpus.not_utf8": "{name} is not UTF-8 text (invalid byte at position {pos}); save it as "
+                       "UTF-8 and try again.",
+    "corpus.blank": "{name} is empty (only white space).",
 }
 
 ZH = {
@@ -40,4 +56,17 @@ ZH = {
     "stop.queued": "在开始之前就被停止了。",
     "stop.server": "这次运行训练时服务器停止了；它停在文件保存的地方。",
     "fail.worker": "训练进程意外退出（退出码 {code}）；图表显示它最后一次报告之前的全部内容。",
+    "corpus.d2l_empty": "经过 d2l 的预处理（只保留字母 A-Z）后没有剩下任何文本；请为这段文本选择 raw "
+                        "词元。",
+    "corpus.empty": "语料为空。",
+    "corpus.one_char": "语料中只有一种字符（{only}）：没有什么可预测的；请使用至少包含两种不同字符"
+                       "的文本。",
+    "corpus.one_char_d2l": "语料中只有一种字符（{only}）：没有什么可预测的；请使用至少包含两种不同"
+                           "字符的文本。d2l 的预处理只保留字母 A-Z；选择 raw 词元可以保留每个字符。",
+    "corpus.too_short": "语料只有 {n:,} 个词元，不够一个小批量：需要 batch_size × num_steps + "
+                        "num_steps + 1 = {need:,} 个词元。",
+    "corpus.too_large": "{name} 太大（{mb:.1f} MB）；上限是 {limit:.0f} MB。",
+    "corpus.binary": "{name} 看起来是二进制文件（包含 NUL 字节）；请上传 UTF-8 文本文件。",
+    "corpus.not_utf8": "{name} 不是 UTF-8 文本（第 {pos} 个字节无效）；请另存为 UTF-8 后重试。",
+    "corpus.blank": "{name} 是空的（只有空白字符）。",
 }

@@ -1,9 +1,10 @@
 """Shared Streamlit pieces. The only part of charrnn that imports streamlit."""
-from .core import (can_control, fmt, get_registry, lang, page_run, present, run_picker,
-                   setup_page, status_badge, tr)
+from .core import (can_control, error_text, fmt, get_registry, lang, page_run, present,
+                   run_picker, setup_page, status_badge, tr)
 from .live import chart, end_polling, live_every, run_header
 from .nav import ensure_navigation
 
-__all__ = ["can_control", "chart", "end_polling", "ensure_navigation", "fmt", "get_registry",
+__all__ = ["can_control", "chart", "end_polling", "ensure_navigation", "error_text", "fmt",
+           "get_registry",
            "lang", "live_every", "page_run", "present", "run_header", "run_picker",
            "setup_page", "status_badge", "tr"]

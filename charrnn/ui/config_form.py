@@ -14,7 +14,7 @@ import streamlit as st
 from ..config import ConfigError, RunConfig
 from ..data import CorpusError, check_length, decode_user_text, load_corpus
 from ..model import available_devices
-from .core import can_control, fmt, get_registry, sync_url, tr, url_choice
+from .core import can_control, error_text, fmt, get_registry, sync_url, tr, url_choice
 
 DEFAULTS = RunConfig()
 CORPORA = ["timemachine", "upload", "paste"]
@@ -113,7 +113,7 @@ def _user_text(src):
         try:
             return decode_user_text(f.getvalue(), f.name)
         except CorpusError as exc:
-            st.error(str(exc))
+            st.error(error_text(exc))
             return None
     text = st.text_area(tr("cfg.paste"), key="paste", height=150,
                         placeholder=tr("cfg.paste.placeholder"))
@@ -122,7 +122,7 @@ def _user_text(src):
     try:
         return decode_user_text(text.encode("utf-8"), tr("cfg.paste.name"))
     except CorpusError as exc:
-        st.error(str(exc))
+        st.error(error_text(exc))
         return None
 
 
@@ -252,7 +252,7 @@ def start_run(text=None, preset: str | None = None):
     try:
         cfg = build_config(text)
     except (ConfigError, CorpusError) as exc:
-        st.session_state["_start_error"] = str(exc)
+        st.session_state["_start_error"] = error_text(exc)
         return None
     st.session_state.pop("_start_error", None)
     run = get_registry().create(cfg)
@@ -269,7 +269,7 @@ def start_side_by_side(text=None):
     try:
         cfg = build_config(text)
     except (ConfigError, CorpusError) as exc:
-        st.session_state["_start_error"] = str(exc)
+        st.session_state["_start_error"] = error_text(exc)
         return
     st.session_state.pop("_start_error", None)
     reg = get_registry()

@@ -78,6 +78,13 @@ def tr(key: str, /, **fmt) -> str:
     return t(key, lang(), **fmt)
 
 
+def error_text(exc: Exception) -> str:
+    """An engine error in the reader's language when it names its sentence
+    (CorpusError's key), else its own (English) message."""
+    key = getattr(exc, "key", None)
+    return tr(key, **exc.fields) if key else str(exc)
+
+
 def fmt(prefix: str):
     """format_func for options whose labels are strings `prefix.<option>`.
 

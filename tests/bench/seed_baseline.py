@@ -13,7 +13,6 @@ for the numerics check in bench_engine.py.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import random
 import sys
