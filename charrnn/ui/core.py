@@ -28,6 +28,22 @@ STATUS_COLOURS = {"queued": "gray", "running": "blue", "paused": "orange",
 
 GC_EVERY_S = 10.0
 _gc_thread = None
+MALLOC_ARENAS = 2
+
+
+def _limit_malloc_arenas():
+    """glibc gives threads their own malloc arenas (up to 8 per core), and
+    Streamlit runs each script run on a fresh thread: the hundreds of KB of
+    chart JSON each rerun allocates and frees then scatter over many arenas
+    that fragment and are not given back. The memory soak measured the
+    server at +100-300 MB/h with the default and flat with two arenas
+    (tests/bench/RESULTS.md, section 10). Same as MALLOC_ARENA_MAX=2, set
+    from here because `streamlit run app.py` gives us no earlier moment."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").mallopt(-8, MALLOC_ARENAS)  # -8 = M_ARENA_MAX
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+        pass
 
 
 def _collect_garbage_now_and_then():
@@ -54,6 +70,7 @@ def _collect_garbage_now_and_then():
 def get_registry() -> Registry:
     """One registry per server process: every browser watches the same runs."""
     configure_threads()
+    _limit_malloc_arenas()
     _collect_garbage_now_and_then()
     if worker_mode() == "thread":
         # a training thread and every session's reruns share one GIL; a shorter
