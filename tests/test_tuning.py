@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -195,6 +196,7 @@ def test_sweep_rejects_bad_axes_and_values():
 UPLOADER = """
 from charrnn.ui.core import get_registry
 from charrnn.ui.tuning import weights_uploader
+import streamlit as st
 model = weights_uploader(get_registry().list()[-1])
 st.text("model" if model is not None else "no model")
 """
