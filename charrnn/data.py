@@ -39,6 +39,11 @@ class CorpusError(ValueError):
         super().__init__(message)
         self.key, self.fields = key, fields
 
+    @property
+    def i18n_reason(self) -> dict | None:
+        """{"key": ..., **fields}, as a run's `reason`; None when unnamed."""
+        return {"key": self.key, **self.fields} if self.key else None
+
 
 def _refuse(key, **fields) -> CorpusError:
     return CorpusError(t(key, "en", **fields), key, **fields)

@@ -137,8 +137,7 @@ class Run:
             self.status = "failed"
             self.message = f"{exc.__class__.__name__}: {exc}"
             self.traceback = traceback.format_exc()
-            key = getattr(exc, "key", None)  # a sentence a UI can translate
-            self.reason = {"key": key, **exc.fields} if key else None
+            self.reason = getattr(exc, "i18n_reason", None)  # a UI can translate it
         finally:
             self._end()
 

@@ -299,10 +299,9 @@ def serve(conn: Connection, cfg, settings: dict):
         pass  # the server is gone: nobody to tell
     except BaseException as exc:  # reported, never a silent exit
         out.close()
-        key = getattr(exc, "key", None)  # a sentence a UI can translate
         try:
             conn.send([("error", {"message": f"{exc.__class__.__name__}: {exc}",
-                                  "reason": {"key": key, **exc.fields} if key else None,
+                                  "reason": getattr(exc, "i18n_reason", None),
                                   "traceback": traceback.format_exc()})])
         except OSError:
             pass

@@ -98,8 +98,8 @@ def tr(key: str, /, **fmt) -> str:
 def error_text(exc: Exception) -> str:
     """An engine error in the reader's language when it names its sentence
     (CorpusError's key), else its own (English) message."""
-    key = getattr(exc, "key", None)
-    return tr(key, **exc.fields) if key else str(exc)
+    reason = getattr(exc, "i18n_reason", None)
+    return tr(reason["key"], **reason) if reason else str(exc)
 
 
 def fmt(prefix: str):
