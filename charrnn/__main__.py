@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-detach", action="store_true",
                    help="backprop through the epoch's earlier minibatches (d2l exercise)")
     t.add_argument("--threads", type=int, default=None,
-                   help="torch threads (default: chosen for this machine)")
+                   help="CPU cores to train on (default: 2 where the machine has them; "
+                        "the scratch model splits each minibatch's rows over them)")
     t.add_argument("--json", action="store_true", help="one JSON object per line")
     return p
 
@@ -81,7 +82,7 @@ def train(a) -> int:
     from .train import Trainer  # torch import after argument errors are reported
 
     cfg = config_from_args(a)
-    configure_threads(a.threads)
+    configure_threads(a.threads, headless=True)
     trainer = Trainer(cfg)
     t0 = time.perf_counter()
     ppl, speed, status, message = math.nan, 0.0, "finished", ""

@@ -12,7 +12,7 @@ Every model offers:
 The scratch model's `forward_backward` is a hand-written BPTT that equals the
 seed's maths (tests compare it with autograd on the seed's code): one-hot @
 W_xh is done as row selection, the output layer and dW_hh as one matmul each
-over all steps; only the H_t chain is sequential.
+over all steps; only the H_t chain is sequential (charrnn/bptt.py).
 """
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from . import bptt
 
 
 class DeviceError(ValueError):
@@ -107,6 +109,7 @@ class ScratchRNN:
         self.device = torch.device(device)
         self.activation = activation
         self.params = get_params(vocab_size, num_hiddens, self.device)
+        self.cores = 1   # CPU threads sharing a minibatch's rows (charrnn/threads.py)
 
     def begin_state(self, batch_size, device=None):
         return (torch.zeros((batch_size, self.num_hiddens), device=device or self.device),)
@@ -142,77 +145,16 @@ class ScratchRNN:
 
     @torch.no_grad()
     def forward_backward(self, X, Y, state, probe=False, warmup=0):
-        """One minibatch. With `warmup` w, the first w steps of X only carry the
-        state (no output, no loss) while the gradient still flows through
-        them: backpropagation through earlier minibatches (no detach).
-
-        Written for speed without changing a single float (tests compare it
-        with autograd on the seed's code; tests/bench/RESULTS.md section 2):
-        one buffer for H_0..H_T updated in place, a contiguous copy of W_hh^T
-        for the backward chain (MKL's product with a transposed view is
-        1.3-1.5x slower for these shapes), in-place accumulation of dL/dH_t."""
-        W_xh, W_hh, b_h, W_hq, b_q = self.params
-        B, T = X.shape
-        w, L = warmup, T - warmup                         # L steps have a loss
-        Hn = self.num_hiddens
-        XT = X.T
-        relu = self.activation != "tanh"
-        # forward: Hbuf[t+1] = act(X_t W_xh + b_h + H_t W_hh); X_t W_xh is row
-        # selection of W_xh (exact for one-hot X_t), written once for all steps
-        Hbuf = torch.empty((T + 1, B, Hn), device=state[0].device, dtype=state[0].dtype)
-        Hbuf[0].copy_(state[0])
-        Hs = Hbuf[1:]
-        torch.index_select(W_xh, 0, XT.reshape(-1), out=Hs.view(T * B, Hn))
-        Hs += b_h
-        Hv = Hbuf.unbind(0)                               # all step views in one op
-        for t in range(T):
-            h = Hv[t + 1].addmm_(Hv[t], W_hh)
-            if relu:
-                h.clamp_min_(0.0)
-            else:
-                h.tanh_()
-        Hflat = Hs[w:].reshape(L * B, Hn)                 # a view: Hs is contiguous
-        logits = torch.addmm(b_q, Hflat, W_hq)            # all steps at once
-        y = Y.T.reshape(-1)
-        logp = torch.log_softmax(logits, dim=1)
-        N = y.numel()
-        loss = -logp.gather(1, y.unsqueeze(1)).sum() / N
-        # backward of mean cross-entropy: (softmax - onehot) / N
-        dlogits = logp.exp_()
-        dlogits[torch.arange(N, device=y.device), y] -= 1.0
-        dlogits /= N
-        dW_hq = Hflat.T @ dlogits
-        db_q = dlogits.sum(0)
-        if w:
-            dH = torch.zeros_like(Hs)
-            dH[w:] = (dlogits @ W_hq.T).view(L, B, Hn)
-        else:
-            dH = (dlogits @ W_hq.T).view(T, B, Hn)        # through the output only
-        # derivative of the activation at every step, in one op
-        if relu:
-            dA = (Hs > 0).to(Hs.dtype)
-        else:
-            dA = torch.mul(Hs, Hs)
-            dA.neg_().add_(1.0)                           # 1 - H_t^2
-        W_hhT = W_hh.T.contiguous()
-        dAv, dHv = dA.unbind(0), dH.unbind(0)
-        for t in range(T - 1, 0, -1):                     # dH[t] becomes dL/dH_t, all paths
-            dAv[t].mul_(dHv[t])
-            dHv[t - 1].addmm_(dAv[t], W_hhT)
-        dAv[0].mul_(dHv[0])
-        dAflat = dA.view(T * B, Hn)
-        Hprev = Hbuf[:-1].reshape(T * B, Hn)              # a view: no cat
-        dW_hh = Hprev.T @ dAflat                          # one GEMM over all steps
-        db_h = dAflat.sum(0)
-        if XT.device.type == "cpu":
-            dW_xh = torch.zeros_like(W_xh).index_add_(0, XT.reshape(-1), dAflat)
-        else:  # index_add_ uses atomics on GPUs (not reproducible); a GEMM is
-            dW_xh = F.one_hot(XT.reshape(-1), self.vocab_size).to(dAflat.dtype).T @ dAflat
-        out = StepOut(loss, [dW_xh, dW_hh, db_h, dW_hq, db_q], (Hbuf[T].clone(),))
+        """One minibatch: charrnn/bptt.py's exact hand-written BPTT, its rows
+        split over `self.cores` CPU threads. With `warmup` w, the first w steps
+        of X only carry the state (no output, no loss) while the gradient still
+        flows through them: backpropagation through earlier minibatches (no
+        detach)."""
+        loss, grads, st, Hs, dH, H_in = bptt.forward_backward(
+            self.params, X, Y, state[0], self.activation != "tanh", warmup, probe, self.cores)
+        out = StepOut(loss, grads, st)
         if probe:
-            out.Hs = Hs[w:]
-            out.dH = torch.linalg.vector_norm(dH[w:].reshape(L, -1), dim=1)
-            out.H_in = Hbuf[w]
+            out.Hs, out.dH, out.H_in = Hs, dH, H_in
         return out
 
 

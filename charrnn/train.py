@@ -24,7 +24,9 @@ from .config import RunConfig
 from .data import Corpus, batches, check_length, load_corpus
 from .generate import predict
 from .i18n import t
-from .model import make_model, resolve_device
+from .model import ScratchRNN, make_model, resolve_device
+from .spectrum import SpectrumThread, spectrum
+from .threads import use_cores
 
 SNAPSHOT_BURST = 3      # consecutive minibatches per snapshot (shows carried state)
 DIVERGE_FACTOR = 10.0   # loss above this many times ln|V| ...
@@ -113,6 +115,11 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model = make_model(cfg.model, len(self.vocab), cfg.num_hiddens, self.device,
                                 cfg.activation)
+        # the scratch model on the CPU splits a minibatch's rows over the cores
+        split = isinstance(self.model, ScratchRNN) and self.device.type == "cpu"
+        self.cores = use_cores(split)
+        if split:
+            self.model.cores = self.cores
         if cfg.init_weights:
             self._load_initial_weights(cfg.init_weights)
         self.rng = random.Random(cfg.seed)
@@ -120,6 +127,12 @@ class Trainer:
         self.epoch = 0
         self.train_time = 0.0
         self._spectral_at = self._spectral_cost = 0.0
+        # on the CPU with one torch thread per Python thread, the spectrum runs on
+        # its own low-priority thread (charrnn/spectrum.py); with more torch
+        # threads a second Python thread would get its own OpenMP team
+        # (charrnn/threads.py), so it stays inline within SPECTRAL_BUDGET
+        self.spectrum_in_background = self.device.type == "cpu" and torch.get_num_threads() == 1
+        self._spectrum: SpectrumThread | None = None
         # host syncs are cheap on the CPU; on a GPU flush probe values in batches
         self.flush_every = 1 if self.device.type == "cpu" else 16
 
@@ -150,8 +163,10 @@ class Trainer:
         Xl, Yl = X[idx].cpu().numpy(), Y[idx].cpu().numpy()
         return Snapshot(
             step=self.step, epoch=self.epoch, lanes=lanes,
-            H=out.Hs[:, idx.to(out.Hs.device)].transpose(0, 1).cpu().numpy().astype(np.float16),
-            H0=H0[idx.to(H0.device)].cpu().numpy().astype(np.float16),
+            # torch converts to float16 with the CPU's vector units; numpy does not
+            H=out.Hs[:, idx.to(out.Hs.device)].transpose(0, 1).to(torch.float16).contiguous()
+            .cpu().numpy(),
+            H0=H0[idx.to(H0.device)].to(torch.float16).cpu().numpy(),
             input_ids=Xl, target_ids=Yl,
             inputs=[self.vocab.to_tokens(r) for r in Xl],
             targets=[self.vocab.to_tokens(r) for r in Yl],
@@ -161,19 +176,23 @@ class Trainer:
         """Step 1, then every spectral_every steps unless the training time
         since the last one is too short to pay for another within
         SPECTRAL_BUDGET (training time: a paused run or a busy machine does
-        not make it cheaper)."""
+        not make it cheaper), and in the background only once the last one
+        is done. Even at idle priority it takes cache and memory bandwidth
+        from the training threads, hence the budget there too."""
         if self.step == 1:
             return True
         if self.step % self.cfg.spectral_every:
             return False
+        if self._spectrum is not None:
+            if self._spectrum.busy:
+                return False
+            self._spectral_cost = self._spectrum.cost
         since = self.train_time - self._spectral_at
         return since * SPECTRAL_BUDGET >= self._spectral_cost
 
     def _spectral(self):
         t0 = time.perf_counter()
-        W = self.model.recurrent_matrix().float().cpu()
-        radius = float(torch.linalg.eigvals(W).abs().max())
-        sigma = float(torch.linalg.matrix_norm(W, ord=2))
+        radius, sigma = spectrum(self.model.recurrent_matrix())
         self._spectral_cost = time.perf_counter() - t0
         self._spectral_at = self.train_time
         return {"step": self.step, "radius": radius, "sigma_max": sigma}
@@ -212,6 +231,22 @@ class Trainer:
 
     def events(self):
         """Yield ("start"|"step"|"snapshot"|"spectral"|"epoch"|"sample"|"end", payload)."""
+        if self.spectrum_in_background:
+            self._spectrum = SpectrumThread()
+        try:
+            yield from self._events()
+        finally:  # finished, diverged, or closed by a Stop
+            if self._spectrum is not None:
+                self._spectrum.close()
+                self._spectrum = None
+
+    def _spectra(self, wait=False):
+        """The background spectra finished since the last call."""
+        if self._spectrum is None:
+            return []
+        return self._spectrum.wait(10.0) if wait else self._spectrum.results()
+
+    def _events(self):
         cfg, model = self.cfg, self.model
         V = len(self.vocab)
         high_limit = DIVERGE_FACTOR * math.log(max(V, 2))
@@ -221,13 +256,14 @@ class Trainer:
                         "device": str(self.device), "num_params": self.num_params,
                         "param_names": list(model.param_names)}
         last_sample = time.perf_counter()
+        corpus_ids = torch.tensor(self.corpus.corpus)   # converted once, not every epoch
         for epoch in range(1, cfg.num_epochs + 1):
             self.epoch = epoch
             state = None
             acc = {"loss_sum": 0.0, "n_tok": 0, "time": 0.0, "high_run": high_run}
             pending = []   # (step, stats tensor, tokens, snapshot, seconds)
             history = []   # this epoch's inputs, when the state is not detached
-            for X, Y, last in _with_last(batches(self.corpus.corpus, cfg.batch_size,
+            for X, Y, last in _with_last(batches(corpus_ids, cfg.batch_size,
                                                  cfg.num_steps, cfg.random_iter, self.rng)):
                 t0 = time.perf_counter()
                 self.step += 1
@@ -256,8 +292,14 @@ class Trainer:
                     pending = []
                     if diverged:
                         return
+                for ev in self._spectra():
+                    yield "spectral", ev
                 if self._spectral_due():  # after the step's events: no delay to the chart
-                    yield "spectral", self._spectral()
+                    if self._spectrum is not None:
+                        self._spectral_at = self.train_time
+                        self._spectrum.submit(self.step, model.recurrent_matrix())
+                    else:
+                        yield "spectral", self._spectral()
             high_run = acc["high_run"]
             loss_sum, n_tok, ep_time = acc["loss_sum"], acc["n_tok"], acc["time"]
             if n_tok == 0:
@@ -275,4 +317,6 @@ class Trainer:
                 pred = self.predict()
                 yield "sample", {"epoch": epoch, "step": self.step, "prefix": pred.prefix,
                                  "text": pred.text, "generated": pred.generated}
+        for ev in self._spectra(wait=True):
+            yield "spectral", ev
         yield "end", {"status": "finished", "message": ""}

@@ -2,7 +2,6 @@
 
     python tests/bench/bench_engine.py            # full: ~3-5 minutes on 2 cores
     python tests/bench/bench_engine.py --quick    # ~1 minute
-    python tests/bench/bench_engine.py --proto    # also the prototypes of proto_step.py
     python tests/bench/bench_engine.py --neighbour   # a busy process on one core meanwhile
     python tests/bench/bench_engine.py --device cuda --hidden 512 --threads 1
 
@@ -17,16 +16,16 @@ the first 10,000 tokens of The Time Machine; 512 and 128 hidden units):
               written into a RunLog: every step's stats, hidden-state
               snapshots every 10 steps in bursts of 3, the W_hh spectrum every
               50 steps, a text sample every 10 epochs or 5 s.
-- --proto adds the prototypes of tests/bench/proto_step.py: `fast` (one
-  thread, no copies, contiguous W_hh^T) probes off and on, and `split` (the
-  batch's rows in two halves on two Python threads, torch threads = 1)
-  probes on.
+Threads: the seed's code runs torch's OpenMP threads (1 or 2); ours runs the
+same number of cores as charrnn/threads.py gives them to the scratch model:
+the minibatch's rows split over that many Python threads running the
+TorchScript step (charrnn/bptt.py), torch itself on one thread.
 
-Every (variant, torch threads) pair is measured once per repetition, the
+Every (variant, threads) pair is measured once per repetition, the
 order reversed every other repetition (A B C ... C B A ...), so background
 load hits all of them alike; tables give medians and the median of the
 per-repetition ratios. A numerics check compares the first 20 losses of the
-seed and of our Trainer from the same seed (and of the prototypes).
+seed and of our Trainer from the same seed, at every thread setting.
 
 No timed assertions: this is a report, never a test.
 """
@@ -40,7 +39,6 @@ import statistics
 import subprocess
 import sys
 import time
-import types
 import warnings
 from pathlib import Path
 
@@ -60,6 +58,7 @@ from charrnn import data  # noqa: E402
 from charrnn.config import RunConfig  # noqa: E402
 from charrnn.log import RunLog  # noqa: E402
 from charrnn.model import ScratchRNN  # noqa: E402
+from charrnn.threads import configure_threads, use_cores  # noqa: E402
 from charrnn.train import Trainer, grad_clipping  # noqa: E402
 from tests.bench.seed_baseline import (BATCH_SIZE, LR, MAX_TOKENS, NUM_STEPS,  # noqa: E402
                                        THETA, SeedSetup, seed_losses)
@@ -86,12 +85,12 @@ class SeedRunner:
 class StepRunner:
     """Probes off: forward_backward + clipping + update, nothing else."""
 
-    def __init__(self, Hn, device, fb=None):
+    def __init__(self, Hn, device):
         self.device = torch.device(device)
         torch.manual_seed(0)
         self.model = ScratchRNN(28, Hn, self.device)
-        self.fb = fb or ScratchRNN.forward_backward
-        self.corpus = data.load_corpus("timemachine", "d2l", MAX_TOKENS).corpus
+        self.model.cores = use_cores(split_rows=self.device.type == "cpu")
+        self.corpus = torch.tensor(data.load_corpus("timemachine", "d2l", MAX_TOKENS).corpus)
         self.rng = random.Random(0)
         self.it = iter(())
         self.state = None
@@ -108,7 +107,7 @@ class StepRunner:
             if self.state is None:
                 self.state = m.begin_state(X.shape[0], self.device)
             X, Y = X.to(self.device), Y.to(self.device)
-            out = self.fb(m, X, Y, self.state, False)
+            out = m.forward_backward(X, Y, self.state, False)
             self.state = out.state
             grad_clipping(out.grads, THETA)
             with torch.no_grad():
@@ -123,20 +122,11 @@ def trainer_config(Hn, device="cpu", seed=0, num_epochs=1_000_000) -> RunConfig:
                      max_tokens=MAX_TOKENS).validate()
 
 
-def patch_step(trainer, fb):
-    """Make the trainer's scratch model use another (exact) step function."""
-    trainer.model.forward_backward = types.MethodType(
-        lambda self, X, Y, state, probe=False, warmup=0: fb(self, X, Y, state, probe, warmup),
-        trainer.model)
-
-
 class TrainerRunner:
     """Probes on, as the app runs it: Trainer.events() into a RunLog."""
 
-    def __init__(self, Hn, device, fb=None):
+    def __init__(self, Hn, device):
         self.trainer = Trainer(trainer_config(Hn, str(device)))
-        if fb is not None:
-            patch_step(self.trainer, fb)
         self.device = self.trainer.device
         self.log = RunLog(self.trainer.model.param_names, NUM_STEPS)
         self.events = self.trainer.events()
@@ -159,6 +149,15 @@ class TrainerRunner:
                 log.add_sample(ev)
 
 
+def set_threads(variant, th):
+    """The seed's code: torch threads. Ours: cores as the app gives them."""
+    if variant == "seed":
+        torch.set_num_threads(th)
+    else:
+        configure_threads(th)
+        use_cores(split_rows=True)
+
+
 def measure(runner, n):
     """(tokens/s, CPU seconds / wall seconds) of n minibatches."""
     _sync(runner.device)
@@ -170,10 +169,8 @@ def measure(runner, n):
 
 
 # ----------------------------------------------------------------- numerics
-def trainer_losses(n, Hn, fb=None, device="cpu"):
+def trainer_losses(n, Hn, device="cpu"):
     tr = Trainer(trainer_config(Hn, device, num_epochs=100))
-    if fb is not None:
-        patch_step(tr, fb)
     out = []
     for kind, ev in tr.events():
         if kind == "step":
@@ -183,20 +180,17 @@ def trainer_losses(n, Hn, fb=None, device="cpu"):
     return out
 
 
-def numerics(hiddens, proto, device="cpu", n=20):
+def numerics(hiddens, threads, device="cpu", n=20):
     print(f"\n## Numerics: the first {n} losses, same seed (0), seed's code vs ours\n")
     print("| hidden | variant | max relative difference | within 1e-5 |")
     print("|---|---|---|---|")
     ok = True
     for Hn in hiddens:
         ref = seed_losses(n, Hn, device=device)
-        cands = [("Trainer (engine, probes on)", None)]
-        if proto:
-            from tests.bench import proto_step as P
-            cands += [("Trainer + fast step", P.fast_forward_backward),
-                      ("Trainer + split step", P.split_forward_backward)]
-        for name, fb in cands:
-            ours = trainer_losses(n, Hn, fb, device)
+        for th in threads:
+            set_threads("ours", th)
+            name = f"Trainer (engine, probes on), {th} thread{'s' if th > 1 else ''}"
+            ours = trainer_losses(n, Hn, device)
             worst = max(abs(a - b) / abs(b) for a, b in zip(ours, ref))
             ok &= worst < 1e-5
             print(f"| {Hn} | {name} | {worst:.2e} | {'yes' if worst < 1e-5 else 'NO'} |")
@@ -279,7 +273,6 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=None)
     p.add_argument("--hidden", type=int, nargs="+", default=[512, 128])
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--proto", action="store_true", help="add proto_step.py's prototypes")
     p.add_argument("--neighbour", action="store_true",
                    help="keep one core busy with another process while measuring")
     p.add_argument("--device", default="cpu")
@@ -295,28 +288,19 @@ def main(argv=None):
     if a.neighbour:
         print("a busy neighbour process keeps one core busy during the measurements")
 
-    # one thread from the start: torch ops run from a second Python thread (the
-    # split step's helper) at 2+ threads would give it its own OpenMP team and
-    # slow every later 2-thread measurement of this process (see proto_step.py)
+    # one thread from the start: torch ops run from a second Python thread (a
+    # row group's) at 2+ torch threads would give it its own OpenMP team and slow
+    # every later 2-thread measurement of this process (charrnn/threads.py)
     torch.set_num_threads(1)
     if not a.no_numerics:
-        numerics(a.hidden, a.proto, a.device)
+        numerics(a.hidden, a.threads, a.device)
         torch.set_num_threads(1)
         startup_and_probe_costs(a.hidden, device, 3 if a.quick else 5)
 
-    fast = split = None
-    if a.proto:
-        from tests.bench import proto_step as P
-        fast, split = P.fast_forward_backward, P.split_forward_backward
     # (key, factory, thread settings)
     variants = [("seed", lambda H: SeedRunner(H, device), a.threads),
                 ("ours off", lambda H: StepRunner(H, device), a.threads),
                 ("ours on", lambda H: TrainerRunner(H, device), a.threads)]
-    if a.proto:
-        variants += [("fast off", lambda H: StepRunner(H, device, fast), a.threads),
-                     ("fast on", lambda H: TrainerRunner(H, device, fast), a.threads)]
-        if device.type == "cpu":
-            variants += [("split on", lambda H: TrainerRunner(H, device, split), [1])]
     neighbour = busy_neighbour() if a.neighbour else None
     summary = []
     try:
@@ -329,7 +313,7 @@ def main(argv=None):
             cells = [(k, th, f) for k, f, ths in variants for th in ths]
             runners = {}
             for k, th, f in cells:
-                torch.set_num_threads(th)
+                set_threads(k, th)
                 r = f(Hn)
                 measure(r, 3 if k.endswith("off") or k == "seed" else 51)  # warm-up
                 runners[(k, th)] = r
@@ -340,7 +324,7 @@ def main(argv=None):
                 order = cells if rep % 2 == 0 else cells[::-1]
                 row = {}
                 for k, th, _ in order:
-                    torch.set_num_threads(th)
+                    set_threads(k, th)
                     tps, cores = measure(runners[(k, th)], n)
                     row[(k, th)] = tps
                     res[(k, th)].append(tps)
@@ -355,11 +339,12 @@ def main(argv=None):
             med = {c: statistics.median(v) for c, v in res.items()}
             print(f"\n## h{Hn}: tokens/s, median of {reps} alternated repetitions "
                   f"({n} minibatches each, {device})\n")
-            print("| variant | torch threads | tokens/s | CPU cores busy | tokens per CPU-second "
+            print("| variant | threads | tokens/s | CPU cores busy | tokens per CPU-second "
                   "| x seed (same threads) | x seed at its best thread setting |")
             print("|---|---|---|---|---|---|---|")
             for (k, th) in res:
-                thl = "1 (+1 Python helper thread)" if k.startswith("split") else str(th)
+                thl = f"{th} (torch)" if k == "seed" else (
+                    f"{th} row groups" if th > 1 and device.type == "cpu" else str(th))
                 per_cpu = statistics.median(v / c for v, c in zip(res[(k, th)], load[(k, th)]))
                 print(f"| {k} | {thl} | {med[(k, th)]:,.0f} | "
                       f"{statistics.median(load[(k, th)]):.2f} | {per_cpu:,.0f} | "

@@ -1,0 +1,169 @@
+"""Training on more than one core: the minibatch's rows split over threads, the
+spectrum off the training thread, and the thread settings that choose them."""
+import os
+import random
+import threading
+
+import pytest
+import torch
+
+from charrnn import bptt, data, threads
+from charrnn.config import RunConfig
+from charrnn.model import ScratchRNN
+from charrnn.train import Trainer
+from tests import seed_reference as seed
+from tests.test_engine import BOOK
+
+
+@pytest.fixture
+def cores():
+    """Set the process's training cores like the CLI does; restore afterwards."""
+    saved = threads._cores, threads._chosen, torch.get_num_threads()
+
+    def use(n):
+        threads.configure_threads(n)
+        return n
+    yield use
+    threads._cores, threads._chosen = saved[:2]
+    torch.set_num_threads(saved[2])
+
+
+def _step(model, X, Y, H0, cores, **kw):
+    model.cores = cores
+    return model.forward_backward(X, Y, (H0,), probe=True, **kw)
+
+
+@pytest.mark.parametrize("activation,warmup", [("tanh", 0), ("relu", 0), ("tanh", 6)])
+@pytest.mark.parametrize("n", [2, 3])
+def test_rows_split_over_cores_give_the_same_step(activation, warmup, n):
+    """7 rows in 2 or 3 groups (uneven): loss, every gradient, the carried
+    state and the probes equal the one-group step (only the order of float
+    additions differs)."""
+    torch.manual_seed(0)
+    model = ScratchRNN(28, 48, "cpu", activation)
+    g = torch.Generator().manual_seed(4)
+    X = torch.randint(0, 28, (7, 10 + warmup), generator=g)
+    Y = torch.randint(0, 28, (7, 10), generator=g)
+    H0 = torch.randn(7, 48, generator=g) * 0.5
+    one = _step(model, X, Y, H0, 1, warmup=warmup)
+    split = _step(model, X, Y, H0, n, warmup=warmup)
+    torch.testing.assert_close(split.loss, one.loss, rtol=1e-6, atol=1e-7)
+    for a, b in zip(split.grads, one.grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+    for a, b in [(split.state[0], one.state[0]), (split.Hs, one.Hs), (split.dH, one.dH),
+                 (split.H_in, one.H_in)]:
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_the_cpu_step_is_compiled_and_bitwise_the_python_one():
+    """TorchScript is what lets two row groups run at once (its interpreter does
+    not hold the GIL); it must not change a float, in any phase of the graph
+    executor (the first calls are profiled, later ones optimised)."""
+    assert isinstance(bptt._RUNNERS[True], torch.jit.ScriptFunction)
+    torch.manual_seed(1)
+    model = ScratchRNN(28, 32, "cpu")
+    X = torch.randint(0, 28, (5, 9))
+    Y = torch.randint(0, 28, (5, 9))
+    H0 = torch.randn(5, 32)
+    with torch.no_grad():
+        plain = bptt.rows_bptt(X, Y, H0, *model.params, Y.numel(), 0, False, True)
+        for _ in range(4):
+            scripted = bptt._RUNNERS[True](X, Y, H0, *model.params, Y.numel(), 0, False, True)
+            assert all(torch.equal(a, b) for a, b in zip(plain, scripted))
+
+
+@pytest.mark.parametrize("random_iter", [False, True])
+def test_training_on_two_cores_follows_the_seeds_loss_curve(cores, random_iter):
+    cores(2)
+    cfg = RunConfig(num_hiddens=64, num_epochs=2, max_tokens=3000, batch_size=8,
+                    num_steps=10, lr=1.0, theta=1.0, random_iter=random_iter,
+                    seed=5, device="cpu").validate()
+    trainer = Trainer(cfg)
+    assert trainer.model.cores == 2 and torch.get_num_threads() == 1
+    ours = [ev["perplexity"] for k, ev in trainer.events() if k == "epoch"]
+
+    torch.manual_seed(5)
+    random.seed(5)
+    corpus, vocab = seed.load_corpus_time_machine(BOOK, 3000)
+    net = seed.RNNModelScratch(len(vocab), 64, "cpu", seed.get_params,
+                               seed.init_rnn_state, seed.rnn)
+    it = seed.seq_data_iter_random if random_iter else seed.seq_data_iter_sequential
+
+    def updater(batch_size):
+        seed.sgd(net.params, 1.0, batch_size)
+    ref = [seed.train_epoch_ch8(net, it(corpus, 8, 10), torch.nn.CrossEntropyLoss(), updater,
+                                "cpu", random_iter) for _ in range(2)]
+    assert ours == pytest.approx(ref, rel=1e-4)
+
+
+def test_nn_models_keep_one_torch_thread_unless_asked(cores, monkeypatch):
+    """OpenMP's threads collapse when another process wants a core, so the
+    default never gives them more than one; --threads does."""
+    monkeypatch.delenv("CHARRNN_THREADS", raising=False)
+    monkeypatch.setattr(threads, "machine_cores", lambda: 8)
+    assert threads.configure_threads(headless=True) == 2
+    cfg = RunConfig(model="gru", num_hiddens=8, num_epochs=1, max_tokens=1500,
+                    batch_size=4, num_steps=5).validate()
+    Trainer(cfg)
+    assert torch.get_num_threads() == 1
+    cores(2)
+    assert Trainer(cfg).cores == 1 and torch.get_num_threads() == 2
+
+
+def test_default_cores_leave_the_browser_a_core_on_small_machines(monkeypatch):
+    monkeypatch.delenv("CHARRNN_THREADS", raising=False)
+    for machine, app, cli in [(1, 1, 1), (2, 1, 2), (4, 2, 2), (16, 2, 2)]:
+        monkeypatch.setattr(threads, "machine_cores", lambda m=machine: m)
+        assert (threads.default_threads(False), threads.default_threads(True)) == (app, cli)
+
+
+def _spectra(background, cfg):
+    trainer = Trainer(cfg)
+    trainer.spectrum_in_background = background
+    if not background:
+        trainer._spectral_due = lambda: True  # every step, whatever it costs
+    return {e["step"]: (e["radius"], e["sigma_max"])
+            for k, e in trainer.events() if k == "spectral"}
+
+
+def test_background_spectra_are_those_of_their_step(cores):
+    """Computed later, on another thread, from a copy of W_hh: each value is
+    the one the training thread would have computed at that step."""
+    cores(1)
+    cfg = RunConfig(num_hiddens=24, batch_size=4, num_steps=6, max_tokens=2000,
+                    num_epochs=2, spectral_every=3, seed=2).validate()
+    inline = _spectra(False, cfg)
+    background = _spectra(True, cfg)
+    assert 1 in background and len(background) >= 3
+    assert all(step == 1 or step % 3 == 0 for step in background)
+    for step, values in background.items():
+        assert values == inline[step]
+
+
+def test_the_spectrum_thread_idles_and_ends_with_the_run(cores):
+    cores(1)
+    cfg = RunConfig(num_hiddens=24, batch_size=4, num_steps=6, max_tokens=2000,
+                    num_epochs=1, spectral_every=1).validate()
+    trainer = Trainer(cfg)
+    assert trainer.spectrum_in_background
+    events = trainer.events()
+    next(events)
+    next(events)
+    tid = trainer._spectrum._thread.native_id
+    if hasattr(os, "sched_getscheduler"):
+        assert os.sched_getscheduler(tid) == os.SCHED_IDLE  # only a core's idle time
+    kinds = [k for k, _ in events]
+    assert kinds[-1] == "end" and "spectral" in kinds
+    assert not any(t.name == "spectrum" and t.is_alive() for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("random_iter", [False, True])
+def test_minibatches_from_a_token_tensor_equal_those_from_the_list(random_iter):
+    rng = random.Random(0)
+    corpus = [rng.randrange(28) for _ in range(3000)]
+    a = list(data.batches(corpus, 5, 7, random_iter, random.Random(9)))
+    b = list(data.batches(torch.tensor(corpus), 5, 7, random_iter, random.Random(9)))
+    assert len(a) == len(b) > 10
+    for (Xa, Ya), (Xb, Yb) in zip(a, b):
+        assert torch.equal(Xa, Xb) and torch.equal(Ya, Yb) and Xb.dtype == torch.int64
