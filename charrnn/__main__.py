@@ -93,7 +93,8 @@ def train(a) -> int:
             if not a.json:
                 print(f"corpus: {ev['corpus']} ({ev['num_tokens']:,} tokens, vocabulary "
                       f"{ev['vocab_size']}), model {cfg.model} with {ev['num_params']:,} "
-                      f"parameters on {ev['device']}", file=sys.stderr)
+                      f"parameters on {ev['device']} ({ev['cores']} CPU core"
+                      f"{'s' if ev['cores'] > 1 else ''})", file=sys.stderr)
         elif kind == "epoch":
             ppl, speed = ev["perplexity"], ev["tokens_per_s"]
             if a.json:

@@ -117,16 +117,21 @@ _rows_cpu = _script(rows_bptt)
 # and the graph executor's fusers must not change a GPU step's floats
 _RUNNERS = {True: _rows_cpu, False: rows_bptt}
 
-_pool = None
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
 _pool_lock = threading.Lock()
 
 
 def _helpers(n: int) -> ThreadPoolExecutor:
-    global _pool
+    """The helper threads, started once per process (n: how many are needed)."""
+    global _pool, _pool_size
     with _pool_lock:
-        if _pool is None or _pool._max_workers < n:
+        if _pool is None or _pool_size < n:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="bptt-rows",
                                        initializer=same_threads_as_torch)
+            _pool_size = n
         return _pool
 
 

@@ -253,7 +253,9 @@ class Trainer:
         high_run = 0
         yield "start", {"vocab_size": V, "num_tokens": self.corpus.num_tokens,
                         "corpus": self.corpus.name, "warning": self.corpus.warning,
-                        "device": str(self.device), "num_params": self.num_params,
+                        "device": str(self.device),
+                        "cores": self.cores if self.cores > 1 else torch.get_num_threads(),
+                        "num_params": self.num_params,
                         "param_names": list(model.param_names)}
         last_sample = time.perf_counter()
         corpus_ids = torch.tensor(self.corpus.corpus)   # converted once, not every epoch

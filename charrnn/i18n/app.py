@@ -35,6 +35,8 @@ EN = {
     "app.m.step": "Step",
     "app.m.ppl": "Perplexity",
     "app.m.speed": "Tokens/s",
+    "app.m.speed.help": "Training speed on {device}, {cores} CPU core(s), pauses excluded. "
+                        "CHARRNN_THREADS sets the cores.",
     "app.m.eta": "Time left",
     # settings
     "cfg.title": "Settings",
@@ -226,6 +228,8 @@ ZH = {
     "app.m.step": "步数",
     "app.m.ppl": "困惑度",
     "app.m.speed": "词元/秒",
+    "app.m.speed.help": "在 {device} 上的训练速度，使用 {cores} 个 CPU 核心，不含暂停时间。"
+                        "CHARRNN_THREADS 设置核心数。",
     "app.m.eta": "剩余时间",
     "cfg.title": "设置",
     "cfg.start": "开始训练",

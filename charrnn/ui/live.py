@@ -154,5 +154,8 @@ def run_header(run: Run, controls=True):
     ppl = p["perplexity"]
     c[2].metric(tr("app.m.ppl"), "–" if ppl is None else f"{ppl:.2f}" if ppl < 1000
                 else f"{ppl:.2g}")
-    c[3].metric(tr("app.m.speed"), f"{p['tokens_per_s']:,.0f}")
+    info = run.info
+    c[3].metric(tr("app.m.speed"), f"{p['tokens_per_s']:,.0f}",
+                help=tr("app.m.speed.help", device=info.get("device", "–"),
+                        cores=info.get("cores", 1)) if info else None)
     c[4].metric(tr("app.m.eta"), _fmt_eta(p["eta_s"]) if run.status == "running" else "–")

@@ -178,7 +178,8 @@ def free_port() -> int:
 
 def start_server(runs: Path, logfile: Path, steps_file: Path):
     port = free_port()
-    env = dict(os.environ, CHARRNN_RUNS_DIR=str(runs), CHARRNN_THREADS="1",
+    env = dict(os.environ, CHARRNN_RUNS_DIR=str(runs),
+               CHARRNN_THREADS=os.environ.get("CHARRNN_THREADS", "1"),
                PYTHONUNBUFFERED="1", CHARRNN_LOAD_STEPS=str(steps_file))
     env.pop("CHARRNN_PRESENTER_KEY", None)
     data = REPO.parent / "shared" / "data"
