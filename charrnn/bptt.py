@@ -103,11 +103,17 @@ def _script(fn):
     """TorchScript of fn, or fn itself where this torch cannot script it.
 
     torch 2.13 marks torch.jit.script deprecated (requirements pin torch < 2.14);
-    the plain function is the same maths, only GIL-bound."""
+    the plain function is the same maths, only GIL-bound. The graph executor's
+    optimisations are off: after a few calls they rewrite the graph and the
+    floats drift from the Python step's (perplexities differed from the 3rd
+    epoch on, at 1e-8), and they bought no speed here. The interpreter alone
+    is what frees the GIL."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return torch.jit.script(fn)
+            scripted = torch.jit.script(fn)
+        torch._C._set_graph_executor_optimize(False)   # process-wide; we are its only user
+        return scripted
     except Exception:  # noqa: BLE001 - any failure to compile keeps the Python step
         return fn
 

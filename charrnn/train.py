@@ -70,7 +70,8 @@ def grad_clipping(grads, theta):
     Returns (norm before, per-parameter squared norms). Scaling by
     min(1, theta/norm) equals the seed's `if norm > theta: g *= theta/norm`.
     """
-    sq = torch.stack([torch.sum(g * g) for g in grads])
+    # one dot product per gradient: no g*g temporary (a pass over W_hh fewer)
+    sq = torch.stack([torch.dot(g.reshape(-1), g.reshape(-1)) for g in grads])
     norm = torch.sqrt(sq.sum())
     if theta is not None:
         scale = torch.clamp(theta / norm, max=1.0)

@@ -58,8 +58,7 @@ def test_rows_split_over_cores_give_the_same_step(activation, warmup, n):
 
 def test_the_cpu_step_is_compiled_and_bitwise_the_python_one():
     """TorchScript is what lets two row groups run at once (its interpreter does
-    not hold the GIL); it must not change a float, in any phase of the graph
-    executor (the first calls are profiled, later ones optimised)."""
+    not hold the GIL); it must not change a float (a whole run: below)."""
     assert isinstance(bptt._RUNNERS[True], torch.jit.ScriptFunction)
     torch.manual_seed(1)
     model = ScratchRNN(28, 32, "cpu")
@@ -71,6 +70,20 @@ def test_the_cpu_step_is_compiled_and_bitwise_the_python_one():
         for _ in range(4):
             scripted = bptt._RUNNERS[True](X, Y, H0, *model.params, Y.numel(), 0, False, True)
             assert all(torch.equal(a, b) for a, b in zip(plain, scripted))
+
+
+def test_d2l_training_is_bitwise_the_python_steps(monkeypatch, cores):
+    """d2l's config for three epochs: the same losses to the last bit with the
+    compiled step and with the plain Python one (with the graph executor's
+    optimisations on they parted at step 18)."""
+    cores(1)
+    cfg = RunConfig(num_epochs=3, max_tokens=10_000, seed=0).validate()   # h512, b32, T35
+
+    def losses():
+        return [e["loss"] for k, e in Trainer(cfg).events() if k == "step"]
+    compiled = losses()
+    monkeypatch.setitem(bptt._RUNNERS, True, bptt.rows_bptt)
+    assert losses() == compiled and len(compiled) == 24
 
 
 @pytest.mark.parametrize("random_iter", [False, True])
