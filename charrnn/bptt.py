@@ -103,19 +103,22 @@ def _script(fn):
     """TorchScript of fn, or fn itself where this torch cannot script it.
 
     torch 2.13 marks torch.jit.script deprecated (requirements pin torch < 2.14);
-    the plain function is the same maths, only GIL-bound. The graph executor's
-    optimisations are off: after a few calls they rewrite the graph and the
-    floats drift from the Python step's (perplexities differed from the 3rd
-    epoch on, at 1e-8), and they bought no speed here. The interpreter alone
-    is what frees the GIL."""
+    the plain function is the same maths, only GIL-bound."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            scripted = torch.jit.script(fn)
-        torch._C._set_graph_executor_optimize(False)   # process-wide; we are its only user
-        return scripted
+            return torch.jit.script(fn)
     except Exception:  # noqa: BLE001 - any failure to compile keeps the Python step
         return fn
+
+
+def _interpret_only():
+    """The graph executor's optimisations off, in the calling thread (the
+    setting is per thread). After a few calls they rewrite the graph and the
+    floats drift from the Python step's (a d2l run parted at step 18, its
+    perplexity at the 3rd epoch), and they bought no speed here: the
+    interpreter alone is what frees the GIL."""
+    torch._C._set_graph_executor_optimize(False)
 
 
 _rows_cpu = _script(rows_bptt)
@@ -146,6 +149,7 @@ def _group(run, Hs_all, a: int, b: int, *args):
     copies its H_t into rows a:b of Hs_all and returns its part of ||dL/dH_t||,
     so that no thread waits while another does its reductions."""
     with torch.no_grad():  # grad mode is per thread: the helper's is on by default
+        _interpret_only()
         out = run(*args)
         if Hs_all is None:
             return out, None
@@ -171,6 +175,7 @@ def forward_backward(params, X, Y, H0, relu: bool, warmup: int = 0, probe: bool 
     N = Y.numel()
     L = X.shape[1] - warmup
     groups = row_groups(X.shape[0], cores if cpu else 1)
+    _interpret_only()
     if len(groups) == 1:
         loss_sum, *grads, HT, Hs, dH, H_in = run(X, Y, H0, *params, N, warmup, relu, cpu)
         if not probe:
