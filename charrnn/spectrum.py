@@ -6,7 +6,7 @@ its time budget (charrnn/train.py, SPECTRAL_BUDGET). On the CPU a
 `SpectrumThread` computes it instead from a copy of W_hh, at the lowest CPU
 priority: it uses the time a core would otherwise idle (the serial part of a
 step that splits its rows over two cores, or a second core nobody needs), and
-on a busy machine it simply waits.
+on a busy machine it gets a small share.
 """
 from __future__ import annotations
 
@@ -29,19 +29,16 @@ def spectrum(W: torch.Tensor) -> tuple[float, float]:
 
 
 def _lowest_priority():
-    """SCHED_IDLE for the calling thread only: it runs when a core would idle
-    and a training thread that wakes up takes the core back at once (nice 19
-    alone lets the woken thread wait for the scheduler's next tick). Linux
-    gives each thread its own policy; elsewhere the id would be a process's."""
+    """nice 19 for the calling thread only (Linux gives each thread its own nice
+    value; elsewhere the id would be a process's). It runs on time a core would
+    idle and gets about 1.5% of a core that a training thread wants. Not
+    SCHED_IDLE: that never runs while other processes keep the cores busy, and
+    the spectral chart froze (a test run beside a CI run got one spectrum)."""
     if sys.platform.startswith("linux"):
-        tid = threading.get_native_id()
         try:
-            os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
-        except (OSError, AttributeError):
-            try:
-                os.setpriority(os.PRIO_PROCESS, tid, 19)
-            except OSError:
-                pass
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except OSError:
+            pass
 
 
 class SpectrumThread:
@@ -56,8 +53,11 @@ class SpectrumThread:
         self.cost = 0.0   # CPU seconds of the last one
         self._idle = threading.Event()
         self._idle.set()
-        self._thread = threading.Thread(target=self._run, name="spectrum", daemon=True)
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), name="spectrum",
+                                        daemon=True)
         self._thread.start()
+        ready.wait(5.0)   # its priority is set before it is given any work
 
     @property
     def busy(self) -> bool:
@@ -84,9 +84,10 @@ class SpectrumThread:
         self._q.put(None)
         self._thread.join(timeout)
 
-    def _run(self):
+    def _run(self, ready):
         _lowest_priority()
         same_threads_as_torch()
+        ready.set()
         while True:
             job = self._q.get()
             if job is None:

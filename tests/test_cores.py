@@ -2,6 +2,7 @@
 spectrum off the training thread, and the thread settings that choose them."""
 import os
 import random
+import sys
 import threading
 
 import pytest
@@ -136,6 +137,9 @@ def _spectra(background, cfg):
     trainer.spectrum_in_background = background
     if not background:
         trainer._spectral_due = lambda: True  # every step, whatever it costs
+    else:  # each one done before the next step, however busy the machine
+        finished = trainer._spectra
+        trainer._spectra = lambda wait=False: finished(wait=True)
     return {e["step"]: (e["radius"], e["sigma_max"])
             for k, e in trainer.events() if k == "spectral"}
 
@@ -164,8 +168,8 @@ def test_the_spectrum_thread_idles_and_ends_with_the_run(cores):
     next(events)
     next(events)
     tid = trainer._spectrum._thread.native_id
-    if hasattr(os, "sched_getscheduler"):
-        assert os.sched_getscheduler(tid) == os.SCHED_IDLE  # only a core's idle time
+    if sys.platform.startswith("linux"):
+        assert os.getpriority(os.PRIO_PROCESS, tid) == 19  # a core's idle time, mostly
     kinds = [k for k, _ in events]
     assert kinds[-1] == "end" and "spectral" in kinds
     assert not any(t.name == "spectrum" and t.is_alive() for t in threading.enumerate())
