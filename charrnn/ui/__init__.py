@@ -1,8 +1,12 @@
 """Shared Streamlit pieces. The only part of charrnn that imports streamlit."""
-from .core import (can_control, error_text, fmt, get_registry, lang, page_run, present,
-                   run_picker, setup_page, status_badge, tr)
-from .live import chart, end_polling, live_every, run_header
-from .nav import ensure_navigation
+from .memory import tame_malloc
+
+tame_malloc()   # first, before this process's threads make more malloc arenas
+
+from .core import (can_control, error_text, fmt, get_registry, lang, page_run,  # noqa: E402
+                   present, run_picker, setup_page, status_badge, tr)
+from .live import chart, end_polling, live_every, run_header  # noqa: E402
+from .nav import ensure_navigation  # noqa: E402
 
 __all__ = ["can_control", "chart", "end_polling", "ensure_navigation", "error_text", "fmt",
            "get_registry",

@@ -16,6 +16,7 @@ from ..i18n import LANGS, t
 from ..runs import Registry, Run
 from ..threads import configure_threads
 from ..worker import mode as worker_mode
+from . import memory
 
 # plotly's orjson engine leaked ~40 MB per 150 serialisations of the heatmaps'
 # hover data (tests/bench/RESULTS.md); the plain json engine does not, and was faster
@@ -28,22 +29,6 @@ STATUS_COLOURS = {"queued": "gray", "running": "blue", "paused": "orange",
 
 GC_EVERY_S = 10.0
 _gc_thread = None
-MALLOC_ARENAS = 2
-
-
-def _limit_malloc_arenas():
-    """glibc gives threads their own malloc arenas (up to 8 per core), and
-    Streamlit runs each script run on a fresh thread: the hundreds of KB of
-    chart JSON each rerun allocates and frees then scatter over many arenas
-    that fragment and are not given back. The memory soak measured the
-    server at +100-300 MB/h with the default and flat with two arenas
-    (tests/bench/RESULTS.md, section 10). Same as MALLOC_ARENA_MAX=2, set
-    from here because `streamlit run app.py` gives us no earlier moment."""
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6").mallopt(-8, MALLOC_ARENAS)  # -8 = M_ARENA_MAX
-    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
-        pass
 
 
 def _collect_garbage_now_and_then():
@@ -62,6 +47,7 @@ def _collect_garbage_now_and_then():
         while True:
             time.sleep(GC_EVERY_S)
             gc.collect()
+            memory.trim()   # the arenas' free pages back to the system
     _gc_thread = threading.Thread(target=loop, name="charrnn-gc", daemon=True)
     _gc_thread.start()
 
@@ -70,7 +56,6 @@ def _collect_garbage_now_and_then():
 def get_registry() -> Registry:
     """One registry per server process: every browser watches the same runs."""
     configure_threads()
-    _limit_malloc_arenas()
     _collect_garbage_now_and_then()
     if worker_mode() == "thread":
         # a training thread and every session's reruns share one GIL; a shorter
