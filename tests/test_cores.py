@@ -12,8 +12,7 @@ from charrnn import bptt, data, threads
 from charrnn.config import RunConfig
 from charrnn.model import ScratchRNN
 from charrnn.train import Trainer
-from tests import seed_reference as seed
-from tests.test_engine import BOOK
+from tests.test_engine import TWO_EPOCHS, seeds_two_epochs
 
 
 @pytest.fixture
@@ -90,24 +89,10 @@ def test_d2l_training_is_bitwise_the_python_steps(monkeypatch, cores):
 @pytest.mark.parametrize("random_iter", [False, True])
 def test_training_on_two_cores_follows_the_seeds_loss_curve(cores, random_iter):
     cores(2)
-    cfg = RunConfig(num_hiddens=64, num_epochs=2, max_tokens=3000, batch_size=8,
-                    num_steps=10, lr=1.0, theta=1.0, random_iter=random_iter,
-                    seed=5, device="cpu").validate()
-    trainer = Trainer(cfg)
+    trainer = Trainer(RunConfig(**TWO_EPOCHS, random_iter=random_iter).validate())
     assert trainer.model.cores == 2 and torch.get_num_threads() == 1
     ours = [ev["perplexity"] for k, ev in trainer.events() if k == "epoch"]
-
-    torch.manual_seed(5)
-    random.seed(5)
-    corpus, vocab = seed.load_corpus_time_machine(BOOK, 3000)
-    net = seed.RNNModelScratch(len(vocab), 64, "cpu", seed.get_params,
-                               seed.init_rnn_state, seed.rnn)
-    it = seed.seq_data_iter_random if random_iter else seed.seq_data_iter_sequential
-
-    def updater(batch_size):
-        seed.sgd(net.params, 1.0, batch_size)
-    ref = [seed.train_epoch_ch8(net, it(corpus, 8, 10), torch.nn.CrossEntropyLoss(), updater,
-                                "cpu", random_iter) for _ in range(2)]
+    ref, _ = seeds_two_epochs(random_iter)
     assert ours == pytest.approx(ref, rel=1e-4)
 
 

@@ -8,7 +8,7 @@ allocates and frees scatter over them: they fragment and are not given back
 
 - `M_ARENA_MAX` 2 caps the arenas, but only if set before glibc has made
   more than 8: glibc fixes its limit the first time it needs one. Loading
-  the first page can already make that many (a 22-minute soak found 18
+  the first page can already make that many (a 22-minute soak found 16
   arenas and +250 MB/h with the cap set from the first script run).
 - So the threshold above which a block is mmapped on its own is fixed at
   128 KB too. glibc otherwise raises it up to 32 MB as such blocks are
