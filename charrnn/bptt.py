@@ -175,8 +175,8 @@ def forward_backward(params, X, Y, H0, relu: bool, warmup: int = 0, probe: bool 
     N = Y.numel()
     L = X.shape[1] - warmup
     groups = row_groups(X.shape[0], cores if cpu else 1)
-    _interpret_only()
     if len(groups) == 1:
+        _interpret_only()
         loss_sum, *grads, HT, Hs, dH, H_in = run(X, Y, H0, *params, N, warmup, relu, cpu)
         if not probe:
             return loss_sum / N, grads, (HT,), None, None, None

@@ -52,23 +52,27 @@ def configure_threads(n: int | None = None, headless: bool = False) -> int:
     if n is None:
         n = default_threads(headless)
     _cores = n = max(1, int(n))
-    torch_threads = n if _chosen else 1   # use_cores decides per model
-    if torch.get_num_threads() != torch_threads:
-        torch.set_num_threads(torch_threads)
+    _set_torch_threads(False)   # use_cores decides per model
     return n
+
+
+def _set_torch_threads(split_rows: bool):
+    """One OpenMP thread unless the user chose more for a model that does not
+    split its rows (OpenMP's threads are the ones that collapse under
+    contention)."""
+    n = _cores if _chosen and not split_rows else 1
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
 
 
 def use_cores(split_rows: bool) -> int:
     """Give the configured cores to a model about to train: as row-group
     threads when it splits a minibatch's rows (torch then runs one thread),
-    else as torch threads, but only when the user chose them (OpenMP's
-    threads are the ones that collapse under contention). Returns the
-    row-group threads (1 when the cores are torch's)."""
+    else as torch threads when the user chose them. Returns the row-group
+    threads (1 when the cores are torch's)."""
     if _cores is None:
         return 1
-    torch_threads = 1 if split_rows else (_cores if _chosen else 1)
-    if torch.get_num_threads() != torch_threads:
-        torch.set_num_threads(torch_threads)
+    _set_torch_threads(split_rows)
     return _cores if split_rows else 1
 
 
