@@ -5,7 +5,9 @@ all num_steps steps, the output layer and cross-entropy, then ONE backward
 through time. It equals the seed's autograd (tests/test_engine.py):
 - one-hot @ W_xh is row selection, the output layer and dW_hh are one GEMM
   each over all steps; only the H_t chain is sequential;
-- one (T+1, B, H) buffer for H_0..H_T, updated in place;
+- one (T+1, B, H) buffer for H_0..H_T, updated in place, its steps' views
+  made once (`unbind`): indexing inside the loop costs an op per step, 7% of
+  the step for 16 rows at 128 hidden units;
 - a contiguous copy of W_hh^T for the backward chain (MKL's product with a
   transposed view is 1.3-1.5x slower for these shapes);
 - dL/dH_t accumulates in place, all paths (through the output and through
@@ -21,10 +23,11 @@ at once (two Python threads running the same ops in Python contend for the GIL:
 measured 2.6x the time of one at 128 hidden units instead of ~1x).
 tests/bench/RESULTS.md section 11 has the figures.
 """
+import functools
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from torch.nn import functional as F
@@ -34,11 +37,18 @@ from .threads import same_threads_as_torch
 
 def rows_bptt(X: torch.Tensor, Y: torch.Tensor, H0: torch.Tensor, W_xh: torch.Tensor,
               W_hh: torch.Tensor, b_h: torch.Tensor, W_hq: torch.Tensor, b_q: torch.Tensor,
-              N: int, warmup: int, relu: bool, cpu: bool
+              N: int, warmup: int, relu: bool, cpu: bool, probe: bool,
+              keep: Optional[torch.Tensor], work: torch.Tensor
               ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
                          torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(loss summed over these rows, dW_xh, dW_hh, db_h, dW_hq, db_q, H_T, H_t of the
-    steps with a loss, dL/dH_t of those steps, the state entering them).
+    """(loss summed over these rows, dW_xh, dW_hh, db_h, dW_hq, db_q, H_T, then
+    the probe's: H_t of the steps with a loss, ||dL/dH_t|| over these rows for
+    those steps, the state entering them). The probe's three are empty unless
+    `probe`; with `keep` (row numbers) H_t and the state are of those rows only.
+    The probe's reductions run here, in the compiled step: as separate Python
+    ops after it they cost 10% of a probed step at 128 hidden units.
+    `work` is scratch space of at least `work_size(...)` elements (`scratch`):
+    nothing returned is a view of it.
 
     N is the token count of the WHOLE minibatch (the mean divides by it). With
     `warmup` w the first w steps only carry the state (no output, no loss)
@@ -49,13 +59,18 @@ def rows_bptt(X: torch.Tensor, Y: torch.Tensor, H0: torch.Tensor, W_xh: torch.Te
     Hn = W_hh.shape[0]
     XT = X.t().reshape(-1)
     # forward: Hbuf[t+1] = act(X_t W_xh + b_h + H_t W_hh), X_t W_xh written once
-    Hbuf = torch.empty((T + 1, B, Hn), device=H0.device, dtype=H0.dtype)
+    n = T * B * Hn
+    Hbuf = work[:n + B * Hn].view(T + 1, B, Hn)
+    dA = work[n + B * Hn:2 * n + B * Hn].view(T, B, Hn)
+    dH = work[2 * n + B * Hn:3 * n + B * Hn].view(T, B, Hn)
+    W_hhT = work[3 * n + B * Hn:3 * n + B * Hn + Hn * Hn].view(Hn, Hn)
     Hbuf[0].copy_(H0)
     Hs = Hbuf[1:]
     torch.index_select(W_xh, 0, XT, out=Hs.view(T * B, Hn))
     Hs.add_(b_h)
+    Hl = Hbuf.unbind(0)       # views made once: indexing in the loop is an op per step
     for t in range(T):
-        h = Hbuf[t + 1].addmm_(Hbuf[t], W_hh)
+        h = Hl[t + 1].addmm_(Hl[t], W_hh)
         if relu:
             h.clamp_min_(0.0)
         else:
@@ -72,21 +87,19 @@ def rows_bptt(X: torch.Tensor, Y: torch.Tensor, H0: torch.Tensor, W_xh: torch.Te
     dW_hq = Hflat.t() @ dlogits
     db_q = dlogits.sum(0)
     if warmup > 0:
-        dH = torch.zeros_like(Hs)
-        dH[warmup:] = (dlogits @ W_hq.t()).view(L, B, Hn)
-    else:
-        dH = (dlogits @ W_hq.t()).view(T, B, Hn)       # through the output only
+        dH[:warmup].zero_()
+    torch.mm(dlogits, W_hq.t(), out=dH[warmup:].view(L * B, Hn))  # through the output only
     # derivative of the activation at every step, in one op
     if relu:
-        dA = (Hs > 0).to(Hs.dtype)
+        dA.copy_(Hs > 0)
     else:
-        dA = torch.mul(Hs, Hs)
+        torch.mul(Hs, Hs, out=dA)
         dA.neg_().add_(1.0)                            # 1 - H_t^2
-    W_hhT = W_hh.t().contiguous()
+    W_hhT.copy_(W_hh.t())
+    dAl, dHl = dA.unbind(0), dH.unbind(0)
     for t in range(T - 1, 0, -1):                      # dH[t] becomes dL/dH_t, all paths
-        dA[t].mul_(dH[t])
-        dH[t - 1].addmm_(dA[t], W_hhT)
-    dA[0].mul_(dH[0])
+        dHl[t - 1].addmm_(dAl[t].mul_(dHl[t]), W_hhT)
+    dAl[0].mul_(dHl[0])
     dAflat = dA.view(T * B, Hn)
     Hprev = Hbuf[:-1].reshape(T * B, Hn)               # a view: no cat
     dW_hh = Hprev.t() @ dAflat                         # one GEMM over all steps
@@ -95,8 +108,16 @@ def rows_bptt(X: torch.Tensor, Y: torch.Tensor, H0: torch.Tensor, W_xh: torch.Te
         dW_xh = torch.zeros_like(W_xh).index_add_(0, XT, dAflat)
     else:  # index_add_ uses atomics on GPUs (not reproducible); a GEMM is
         dW_xh = F.one_hot(XT, W_xh.shape[0]).to(dAflat.dtype).t() @ dAflat
-    return (loss_sum, dW_xh, dW_hh, db_h, dW_hq, db_q, Hbuf[T].clone(), Hs[warmup:],
-            dH[warmup:], Hbuf[warmup])
+    H_T = Hbuf[T].clone()
+    if not probe:
+        none = H_T.new_empty(0)
+        return loss_sum, dW_xh, dW_hh, db_h, dW_hq, db_q, H_T, none, none, none
+    dH_norm = torch.linalg.vector_norm(dH[warmup:].reshape(L, -1), 2.0, 1)
+    if keep is None:
+        Hs_kept, H_in = Hs[warmup:].clone(), Hbuf[warmup].clone()
+    else:
+        Hs_kept, H_in = Hs[warmup:].index_select(1, keep), Hbuf[warmup].index_select(0, keep)
+    return loss_sum, dW_xh, dW_hh, db_h, dW_hq, db_q, H_T, Hs_kept, dH_norm, H_in
 
 
 def _script(fn):
@@ -119,6 +140,33 @@ def _interpret_only():
     perplexity at the 3rd epoch), and they bought no speed here: the
     interpreter alone is what frees the GIL."""
     torch._C._set_graph_executor_optimize(False)
+
+
+def work_size(B: int, T: int, num_hiddens: int) -> int:
+    """Scratch elements `rows_bptt` needs for B rows and T steps: H_0..H_T, the
+    activation's derivative and dL/dH_t of every step, and W_hh^T."""
+    return (3 * T + 1) * B * num_hiddens + num_hiddens * num_hiddens
+
+
+_scratch = threading.local()
+MAX_KEPT = 1 << 24   # elements (64 MB of float32): a bigger one is not kept
+
+
+def scratch(n: int, like: torch.Tensor) -> torch.Tensor:
+    """This thread's scratch space of at least n elements, kept between steps.
+
+    Every step used to allocate its buffers afresh (3 of them, 0.3-1.2 MB
+    each for 16 rows). The app sets glibc's mmap threshold to 128 KB
+    (charrnn/ui/memory.py), so each one was mmapped, page-faulted in and
+    unmapped again: the app's steps were 20% slower at 128 hidden units and 13%
+    at 512 than the same steps without that setting. One buffer per thread
+    (a thread runs one step at a time; nothing a step returns is a view of
+    it) costs nothing per step."""
+    buf = getattr(_scratch, "buf", None)
+    if buf is None or buf.numel() < n or buf.device != like.device or buf.dtype != like.dtype:
+        buf = like.new_empty(n)
+        _scratch.buf = buf if n <= MAX_KEPT else None
+    return buf
 
 
 _rows_cpu = _script(rows_bptt)
@@ -144,18 +192,36 @@ def _helpers(n: int) -> ThreadPoolExecutor:
         return _pool
 
 
-def _group(run, Hs_all, a: int, b: int, *args):
-    """One row group's step (on a helper thread or here). When probing, it also
-    copies its H_t into rows a:b of Hs_all and returns its part of ||dL/dH_t||,
-    so that no thread waits while another does its reductions."""
+def _work_for(X, H0):
+    return scratch(work_size(X.shape[0], X.shape[1], H0.shape[1]), H0)
+
+
+def _group(run, keep, args):
+    """One row group's step (on a helper thread or here). When probing, `keep`
+    is (Hs_all, H_in_all, dst): the group's kept rows go to positions dst of
+    them."""
     with torch.no_grad():  # grad mode is per thread: the helper's is on by default
         _interpret_only()
-        out = run(*args)
-        if Hs_all is None:
-            return out, None
-        Hs_all[:, a:b].copy_(out[7])
-        dH = out[8]
-        return out, torch.linalg.vector_norm(dH.reshape(dH.shape[0], -1), dim=1)
+        out = run(*args, _work_for(args[0], args[2]))
+        if keep is not None:
+            Hs_all, H_in_all, dst = keep
+            if dst.numel():
+                Hs_all.index_copy_(1, dst, out[7])
+                H_in_all.index_copy_(0, dst, out[9])
+        return out
+
+
+@functools.lru_cache(maxsize=64)
+def _kept_rows(groups: tuple, rows: tuple):
+    """Per row group, (where in the kept rows, which of its own rows): worked out
+    once per lanes and row groups (each small torch op is microseconds of Python
+    holding the GIL, and a probed step at 128 hidden units takes 1.5 ms)."""
+    out = []
+    for a, b in groups:
+        at = [j for j, r in enumerate(rows) if a <= r < b]
+        out.append((torch.tensor(at, dtype=torch.long),
+                    torch.tensor([rows[j] - a for j in at], dtype=torch.long)))
+    return out
 
 
 def row_groups(B: int, cores: int) -> List[Tuple[int, int]]:
@@ -165,32 +231,41 @@ def row_groups(B: int, cores: int) -> List[Tuple[int, int]]:
     return [(cuts[i], cuts[i + 1]) for i in range(k)]
 
 
-def forward_backward(params, X, Y, H0, relu: bool, warmup: int = 0, probe: bool = False,
+def forward_backward(params, X, Y, H0, relu: bool, warmup: int = 0, probe=False,
                      cores: int = 1):
-    """(loss, grads, state, Hs, dH norms, H_in) of one minibatch; Hs, dH and H_in
-    are None unless probing. `cores` > 1 splits the rows over that many CPU
-    threads (ignored on other devices)."""
+    """(loss, grads, state, Hs, dH norms, H_in) of one minibatch. `probe`:
+    False, True (Hs and H_in of every row) or row numbers (Hs and H_in of those
+    rows only, in that order: a snapshot shows a few lanes). dH is over all
+    rows either way; Hs, dH and H_in are None unless probing. `cores` > 1
+    splits the rows over that many CPU threads (ignored on other devices)."""
     cpu = X.device.type == "cpu"
     run = _RUNNERS[cpu]
     N = Y.numel()
-    L = X.shape[1] - warmup
+    on = probe is not False
+    rows = None if probe is True or not on else tuple(int(r) for r in probe)
     groups = row_groups(X.shape[0], cores if cpu else 1)
     if len(groups) == 1:
         _interpret_only()
-        loss_sum, *grads, HT, Hs, dH, H_in = run(X, Y, H0, *params, N, warmup, relu, cpu)
-        if not probe:
+        keep = None if rows is None else _kept_rows(((0, X.shape[0]),), rows)[0][1].to(X.device)
+        loss_sum, *grads, HT, Hs, dH, H_in = run(X, Y, H0, *params, N, warmup, relu, cpu,
+                                                 on, keep, _work_for(X, H0))
+        if not on:
             return loss_sum / N, grads, (HT,), None, None, None
-        return (loss_sum / N, grads, (HT,), Hs,
-                torch.linalg.vector_norm(dH.reshape(L, -1), dim=1), H_in)
-    Hs_all = H0.new_empty((L, X.shape[0], H0.shape[1])) if probe else None
+        return loss_sum / N, grads, (HT,), Hs, dH, H_in
+    if rows is None:
+        rows = tuple(range(X.shape[0])) if on else ()
+    where = _kept_rows(tuple(groups), rows)
+    keeps = [None] * len(groups)
+    if on:
+        L = X.shape[1] - warmup
+        Hs_all = H0.new_empty((L, len(rows), H0.shape[1]))
+        H_in_all = H0.new_empty((len(rows), H0.shape[1]))
+        keeps = [(Hs_all, H_in_all, dst) for dst, _ in where]
+    jobs = [(keep, (X[a:b], Y[a:b], H0[a:b], *params, N, warmup, relu, cpu, on, src))
+            for (a, b), keep, (_, src) in zip(groups, keeps, where)]
     pool = _helpers(len(groups) - 1)
-    futures = [pool.submit(_group, run, Hs_all, a, b, X[a:b], Y[a:b], H0[a:b], *params, N,
-                           warmup, relu, cpu) for a, b in groups[1:]]
-    a, b = groups[0]
-    done = [_group(run, Hs_all, a, b, X[a:b], Y[a:b], H0[a:b], *params, N, warmup, relu,
-                   cpu)]
-    done += [f.result() for f in futures]
-    parts = [p for p, _ in done]
+    futures = [pool.submit(_group, run, keep, args) for keep, args in jobs[1:]]
+    parts = [_group(run, *jobs[0])] + [f.result() for f in futures]
     grads = list(parts[0][1:6])
     for p in parts[1:]:
         torch._foreach_add_(grads, list(p[1:6]))
@@ -198,7 +273,9 @@ def forward_backward(params, X, Y, H0, relu: bool, warmup: int = 0, probe: bool 
     for p in parts[1:]:
         loss = loss + p[0]
     state = (torch.cat([p[6] for p in parts]),)
-    if not probe:
+    if not on:
         return loss / N, grads, state, None, None, None
-    dH = torch.stack([n for _, n in done]).square().sum(0).sqrt()
-    return loss / N, grads, state, Hs_all, dH, torch.cat([p[9] for p in parts])
+    dH = parts[0][8]
+    for p in parts[1:]:
+        dH = torch.hypot(dH, p[8])     # sqrt(a^2 + b^2): the norm over both groups' rows
+    return loss / N, grads, state, Hs_all, dH, H_in_all

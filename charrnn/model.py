@@ -6,7 +6,8 @@ Every model offers:
   (num_steps * batch_size, vocab_size);
 - `forward_backward(X, Y, state, probe) -> StepOut`: loss and gradients of one
   minibatch (ONE backward after all num_steps forward steps), the new state,
-  and, when probing, the hidden states and ||dL/dH_t|| of every step;
+  and, when probing, the hidden states and ||dL/dH_t|| of every step (`probe`
+  True: H_t of every batch row; a list of row numbers: of those rows only);
 - `params`, `param_names`, `begin_state`, `recurrent_matrix`.
 
 The scratch model's `forward_backward` is a hand-written BPTT that equals the
@@ -71,9 +72,10 @@ class StepOut:
     loss: torch.Tensor           # scalar, mean cross-entropy
     grads: list[torch.Tensor]    # one per parameter, same order as params
     state: tuple                 # detached state after the last step
-    Hs: torch.Tensor | None = None   # (num_steps, batch, num_hiddens) when probing
-    dH: torch.Tensor | None = None   # (num_steps,) ||dL/dH_t|| when probing
-    H_in: torch.Tensor | None = None  # the state entering the minibatch, when probing
+    # when probing; "rows": the batch rows probed (all, or the list given as `probe`)
+    Hs: torch.Tensor | None = None   # (num_steps, rows, num_hiddens)
+    dH: torch.Tensor | None = None   # (num_steps,) ||dL/dH_t|| over the whole batch
+    H_in: torch.Tensor | None = None  # (rows, num_hiddens): the state entering the minibatch
 
 
 # ------------------------------------------------------------- the seed
@@ -237,6 +239,8 @@ class TorchRNN(nn.Module):
         if probe:
             res.Hs = torch.stack([h.detach() for h in Hs])
             res.dH = torch.stack([torch.linalg.vector_norm(h.grad) for h in Hs])
+            if probe is not True:
+                res.Hs = res.Hs[:, list(probe)]
         return res
 
     def recurrent_matrix(self):

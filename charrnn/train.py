@@ -113,6 +113,8 @@ class Trainer:
         self.corpus = corpus or load_corpus(cfg.corpus, cfg.tokens, cfg.max_tokens, cfg.text)
         check_length(self.corpus, cfg.batch_size, cfg.num_steps)
         self.vocab = self.corpus.vocab
+        # a snapshot's ids to tokens in one numpy lookup (to_tokens per row: 20 us)
+        self._tokens = np.array(self.vocab.idx_to_token, dtype=object)
         torch.manual_seed(cfg.seed)
         self.model = make_model(cfg.model, len(self.vocab), cfg.num_hiddens, self.device,
                                 cfg.activation)
@@ -157,20 +159,21 @@ class Trainer:
                        self.model, self.vocab, self.device, tokens=self.cfg.tokens, **kw)
 
     def _snapshot(self, X, Y, state_in, out) -> Snapshot:
-        lanes = list(self.cfg.probe_lanes)
+        lanes = list(self.cfg.probe_lanes)   # out.Hs holds these rows only
         idx = torch.tensor(lanes)
-        H0 = out.H_in if out.H_in is not None else state_in[0]
-        H0 = H0.reshape(-1, self.cfg.batch_size, self.cfg.num_hiddens)[-1]
+        if out.H_in is not None:
+            H0 = out.H_in
+        else:
+            H0 = state_in[0].reshape(-1, X.shape[0], self.cfg.num_hiddens)[-1]
+            H0 = H0[idx.to(H0.device)]
         Xl, Yl = X[idx].cpu().numpy(), Y[idx].cpu().numpy()
         return Snapshot(
             step=self.step, epoch=self.epoch, lanes=lanes,
             # torch converts to float16 with the CPU's vector units; numpy does not
-            H=out.Hs[:, idx.to(out.Hs.device)].transpose(0, 1).to(torch.float16).contiguous()
-            .cpu().numpy(),
-            H0=H0[idx.to(H0.device)].to(torch.float16).cpu().numpy(),
+            H=out.Hs.transpose(0, 1).to(torch.float16).contiguous().cpu().numpy(),
+            H0=H0.to(torch.float16).cpu().numpy(),
             input_ids=Xl, target_ids=Yl,
-            inputs=[self.vocab.to_tokens(r) for r in Xl],
-            targets=[self.vocab.to_tokens(r) for r in Yl],
+            inputs=self._tokens[Xl].tolist(), targets=self._tokens[Yl].tolist(),
             dH=out.dH.cpu().numpy().astype(np.float32))
 
     def _spectral_due(self) -> bool:
@@ -274,14 +277,15 @@ class Trainer:
                     state = model.begin_state(X.shape[0], self.device)
                 X, Y = X.to(self.device), Y.to(self.device)
                 probe = self._wants_probe(self.step)
+                keep = list(cfg.probe_lanes) if probe else False   # the rows a snapshot shows
                 state_in = state
                 if cfg.detach:
-                    out = model.forward_backward(X, Y, state, probe=probe)
+                    out = model.forward_backward(X, Y, state, probe=keep)
                 else:  # no detach: run the epoch so far again, backprop through all of it
                     history.append(X)
                     state_in = model.begin_state(X.shape[0], self.device)
                     out = model.forward_backward(torch.cat(history, 1), Y, state_in,
-                                                 probe=probe, warmup=X.shape[1] * (len(history) - 1))
+                                                 probe=keep, warmup=X.shape[1] * (len(history) - 1))
                 state = out.state  # already detached: the next minibatch carries it
                 norm, sq = grad_clipping(out.grads, cfg.theta)
                 with torch.no_grad():

@@ -65,11 +65,14 @@ def test_the_cpu_step_is_compiled_and_bitwise_the_python_one():
     X = torch.randint(0, 28, (5, 9))
     Y = torch.randint(0, 28, (5, 9))
     H0 = torch.randn(5, 32)
+    work = torch.empty(bptt.work_size(5, 9, 32))
     with torch.no_grad():
-        plain = bptt.rows_bptt(X, Y, H0, *model.params, Y.numel(), 0, False, True)
-        for _ in range(4):
-            scripted = bptt._RUNNERS[True](X, Y, H0, *model.params, Y.numel(), 0, False, True)
-            assert all(torch.equal(a, b) for a, b in zip(plain, scripted))
+        for probe in (False, True):
+            args = (X, Y, H0, *model.params, Y.numel(), 0, False, True, probe, None, work)
+            plain = bptt.rows_bptt(*args)
+            for _ in range(4):
+                scripted = bptt._RUNNERS[True](*args)
+                assert all(torch.equal(a, b) for a, b in zip(plain, scripted))
 
 
 def test_d2l_training_is_bitwise_the_python_steps(monkeypatch, cores):
@@ -94,6 +97,48 @@ def test_training_on_two_cores_follows_the_seeds_loss_curve(cores, random_iter):
     ours = [ev["perplexity"] for k, ev in trainer.events() if k == "epoch"]
     ref, _ = seeds_two_epochs(random_iter)
     assert ours == pytest.approx(ref, rel=1e-4)
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_a_step_returns_nothing_that_the_next_step_overwrites(n):
+    """The step's buffers are reused (bptt.scratch): what a step returned must
+    survive the next one (the Trainer keeps a snapshot's H_t; tests compare
+    two steps' outputs)."""
+    torch.manual_seed(0)
+    model = ScratchRNN(28, 40, "cpu")
+    model.cores = n
+    g = torch.Generator().manual_seed(7)
+    X, Y = torch.randint(0, 28, (6, 9), generator=g), torch.randint(0, 28, (6, 9), generator=g)
+    for probe in (True, [4, 1]):
+        first = model.forward_backward(X, Y, (torch.randn(6, 40, generator=g),), probe=probe)
+        kept = [t.clone() for t in (first.loss, *first.grads, first.state[0], first.Hs,
+                                    first.dH, first.H_in)]
+        model.forward_backward(X.flip(1), Y, (torch.randn(6, 40, generator=g),), probe=probe)
+        now = (first.loss, *first.grads, first.state[0], first.Hs, first.dH, first.H_in)
+        assert all(torch.equal(a, b) for a, b in zip(kept, now))
+
+
+def test_a_step_does_not_map_fresh_memory_under_the_apps_malloc_settings():
+    """The app fixes glibc's mmap threshold at 128 KB (charrnn/ui/memory.py).
+    A step that allocated its (T+1, B, H) buffers afresh then page-faulted
+    ~500 pages at 256 hidden units (20% of a step at 128): now it reuses them."""
+    resource = pytest.importorskip("resource")
+    if not hasattr(resource, "RUSAGE_THREAD"):
+        pytest.skip("per-thread page-fault counts are Linux's")
+    from charrnn.ui.memory import tame_malloc
+    tame_malloc()   # what importing charrnn.ui does in the server
+    torch.manual_seed(0)
+    model = ScratchRNN(28, 256, "cpu")
+    X, Y = torch.randint(0, 28, (16, 35)), torch.randint(0, 28, (16, 35))
+    state = model.begin_state(16)
+    for _ in range(3):
+        state = model.forward_backward(X, Y, state).state
+    before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+    for _ in range(10):
+        state = model.forward_backward(X, Y, state).state
+    faults = (resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before) / 10
+    # dW_hh (256 KB) is the only big fresh tensor a step returns: 64 pages
+    assert faults < 150, faults
 
 
 def test_nn_models_keep_one_torch_thread_unless_asked(cores, monkeypatch):
