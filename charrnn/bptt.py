@@ -24,9 +24,9 @@ measured 2.6x the time of one at 128 hidden units instead of ~1x).
 tests/bench/RESULTS.md section 11 has the figures.
 """
 import functools
+import queue
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Tuple
 
 import torch
@@ -35,7 +35,8 @@ from torch.nn import functional as F
 from .threads import same_threads_as_torch
 
 
-def rows_bptt(X: torch.Tensor, Y: torch.Tensor, H0: torch.Tensor, W_xh: torch.Tensor,
+def rows_bptt(X: torch.Tensor, Y: torch.Tensor, H0: torch.Tensor, lo: int, hi: int,
+              W_xh: torch.Tensor,
               W_hh: torch.Tensor, b_h: torch.Tensor, W_hq: torch.Tensor, b_q: torch.Tensor,
               N: int, warmup: int, relu: bool, cpu: bool, probe: bool,
               keep: Optional[torch.Tensor], work: torch.Tensor
@@ -50,10 +51,13 @@ def rows_bptt(X: torch.Tensor, Y: torch.Tensor, H0: torch.Tensor, W_xh: torch.Te
     `work` is scratch space of at least `work_size(...)` elements (`scratch`):
     nothing returned is a view of it.
 
-    N is the token count of the WHOLE minibatch (the mean divides by it). With
+    Rows lo:hi of X, Y and H0 are this group's (cut here: a Python op costs
+    more than a compiled one). N is the token count of the WHOLE minibatch
+    (the mean divides by it). With
     `warmup` w the first w steps only carry the state (no output, no loss)
     while the gradient still flows through them: backpropagation through
     earlier minibatches (no detach)."""
+    X, Y, H0 = X.narrow(0, lo, hi - lo), Y.narrow(0, lo, hi - lo), H0.narrow(0, lo, hi - lo)
     B, T = X.shape[0], X.shape[1]
     L = T - warmup                                     # steps with a loss
     Hn = W_hh.shape[0]
@@ -174,26 +178,52 @@ _rows_cpu = _script(rows_bptt)
 # and the graph executor's fusers must not change a GPU step's floats
 _RUNNERS = {True: _rows_cpu, False: rows_bptt}
 
-_pool: ThreadPoolExecutor | None = None
-_pool_size = 0
-_pool_lock = threading.Lock()
+class _Helper:
+    """A thread that runs row groups for any training thread, one at a time.
+    A queue in and a queue per job out: ThreadPoolExecutor's futures and
+    conditions took 50 us of Python per step to hand a group over and back
+    (3% of a step at 128 hidden units)."""
+
+    def __init__(self, i: int):
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._run, name=f"bptt-rows-{i}", daemon=True).start()
+
+    def submit(self, args) -> queue.SimpleQueue:
+        box: queue.SimpleQueue = queue.SimpleQueue()
+        self.jobs.put((args, box))
+        return box
+
+    def _run(self):
+        same_threads_as_torch()
+        while True:
+            args, box = self.jobs.get()
+            try:
+                box.put((True, _group(*args)))
+            except BaseException as exc:  # noqa: BLE001 - raised again in the caller
+                box.put((False, exc))
 
 
-def _helpers(n: int) -> ThreadPoolExecutor:
-    """The helper threads, started once per process (n: how many are needed)."""
-    global _pool, _pool_size
-    with _pool_lock:
-        if _pool is None or _pool_size < n:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="bptt-rows",
-                                       initializer=same_threads_as_torch)
-            _pool_size = n
-        return _pool
+def _result(box: queue.SimpleQueue):
+    ok, value = box.get()
+    if not ok:
+        raise value
+    return value
 
 
-def _work_for(X, H0):
-    return scratch(work_size(X.shape[0], X.shape[1], H0.shape[1]), H0)
+_helper_list: List[_Helper] = []
+_helpers_lock = threading.Lock()
+
+
+def _helpers(n: int) -> List[_Helper]:
+    """n helper threads, started once per process and shared by all runs."""
+    with _helpers_lock:
+        while len(_helper_list) < n:
+            _helper_list.append(_Helper(len(_helper_list)))
+        return _helper_list[:n]
+
+
+def _work_for(X, H0, lo: int, hi: int):
+    return scratch(work_size(hi - lo, X.shape[1], H0.shape[1]), H0)
 
 
 def _group(run, keep, args):
@@ -202,7 +232,7 @@ def _group(run, keep, args):
     them."""
     with torch.no_grad():  # grad mode is per thread: the helper's is on by default
         _interpret_only()
-        out = run(*args, _work_for(args[0], args[2]))
+        out = run(*args, _work_for(args[0], args[2], args[3], args[4]))
         if keep is not None:
             Hs_all, H_in_all, dst = keep
             if dst.numel():
@@ -246,9 +276,10 @@ def forward_backward(params, X, Y, H0, relu: bool, warmup: int = 0, probe=False,
     groups = row_groups(X.shape[0], cores if cpu else 1)
     if len(groups) == 1:
         _interpret_only()
-        keep = None if rows is None else _kept_rows(((0, X.shape[0]),), rows)[0][1].to(X.device)
-        loss_sum, *grads, HT, Hs, dH, H_in = run(X, Y, H0, *params, N, warmup, relu, cpu,
-                                                 on, keep, _work_for(X, H0))
+        B = X.shape[0]
+        keep = None if rows is None else _kept_rows(((0, B),), rows)[0][1].to(X.device)
+        loss_sum, *grads, HT, Hs, dH, H_in = run(X, Y, H0, 0, B, *params, N, warmup, relu,
+                                                 cpu, on, keep, _work_for(X, H0, 0, B))
         if not on:
             return loss_sum / N, grads, (HT,), None, None, None
         return loss_sum / N, grads, (HT,), Hs, dH, H_in
@@ -261,11 +292,10 @@ def forward_backward(params, X, Y, H0, relu: bool, warmup: int = 0, probe=False,
         Hs_all = H0.new_empty((L, len(rows), H0.shape[1]))
         H_in_all = H0.new_empty((len(rows), H0.shape[1]))
         keeps = [(Hs_all, H_in_all, dst) for dst, _ in where]
-    jobs = [(keep, (X[a:b], Y[a:b], H0[a:b], *params, N, warmup, relu, cpu, on, src))
-            for (a, b), keep, (_, src) in zip(groups, keeps, where)]
-    pool = _helpers(len(groups) - 1)
-    futures = [pool.submit(_group, run, keep, args) for keep, args in jobs[1:]]
-    parts = [_group(run, *jobs[0])] + [f.result() for f in futures]
+    jobs = [(run, keep, (X, Y, H0, lo, hi, *params, N, warmup, relu, cpu, on, src))
+            for (lo, hi), keep, (_, src) in zip(groups, keeps, where)]
+    boxes = [h.submit(job) for h, job in zip(_helpers(len(groups) - 1), jobs[1:])]
+    parts = [_group(*jobs[0])] + [_result(box) for box in boxes]
     grads = list(parts[0][1:6])
     for p in parts[1:]:
         torch._foreach_add_(grads, list(p[1:6]))

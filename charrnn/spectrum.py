@@ -10,11 +10,13 @@ on a busy machine it gets a small share.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import queue
 import sys
 import threading
 import time
+import weakref
 
 import torch
 
@@ -41,6 +43,18 @@ def _lowest_priority():
             pass
 
 
+_live: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all():
+    """A program that ends without closing a Trainer's events (a script that
+    stops reading them, a notebook) must not exit while a spectrum is inside
+    LAPACK: that aborts the process (see `close`)."""
+    for t in list(_live):
+        t.close(timeout=2.0)
+
+
 class SpectrumThread:
     """One matrix at a time: `busy` while one is computed, `results()` returns
     the finished {"step", "radius", "sigma_max"} in order, `cost` is the CPU
@@ -57,6 +71,7 @@ class SpectrumThread:
         self._thread = threading.Thread(target=self._run, args=(ready,), name="spectrum",
                                         daemon=True)
         self._thread.start()
+        _live.add(self)
         ready.wait(5.0)   # its priority is set before it is given any work
 
     @property

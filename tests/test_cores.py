@@ -68,7 +68,7 @@ def test_the_cpu_step_is_compiled_and_bitwise_the_python_one():
     work = torch.empty(bptt.work_size(5, 9, 32))
     with torch.no_grad():
         for probe in (False, True):
-            args = (X, Y, H0, *model.params, Y.numel(), 0, False, True, probe, None, work)
+            args = (X, Y, H0, 0, 5, *model.params, Y.numel(), 0, False, True, probe, None, work)
             plain = bptt.rows_bptt(*args)
             for _ in range(4):
                 scripted = bptt._RUNNERS[True](*args)
@@ -116,6 +116,26 @@ def test_a_step_returns_nothing_that_the_next_step_overwrites(n):
         model.forward_backward(X.flip(1), Y, (torch.randn(6, 40, generator=g),), probe=probe)
         now = (first.loss, *first.grads, first.state[0], first.Hs, first.dH, first.H_in)
         assert all(torch.equal(a, b) for a, b in zip(kept, now))
+
+
+def test_an_error_in_a_helper_row_group_reaches_the_training_thread(monkeypatch):
+    """A failure on the helper thread is raised in the step (the run then fails
+    with its message), and the helper goes on serving the next steps."""
+    torch.manual_seed(0)
+    model = ScratchRNN(28, 16, "cpu")
+    model.cores = 2
+    X, Y = torch.randint(0, 28, (4, 5)), torch.randint(0, 28, (4, 5))
+
+    def broken(X, Y, H0, lo, *rest):
+        if lo > 0:
+            raise RuntimeError("helper group failed")
+        return bptt.rows_bptt(X, Y, H0, lo, *rest)
+    monkeypatch.setitem(bptt._RUNNERS, True, broken)
+    with pytest.raises(RuntimeError, match="helper group failed"):
+        model.forward_backward(X, Y, model.begin_state(4))
+    monkeypatch.undo()
+    out = model.forward_backward(X, Y, model.begin_state(4))
+    assert torch.isfinite(out.loss)
 
 
 def test_a_step_does_not_map_fresh_memory_under_the_apps_malloc_settings():
@@ -203,6 +223,36 @@ def test_the_spectrum_thread_idles_and_ends_with_the_run(cores):
     kinds = [k for k, _ in events]
     assert kinds[-1] == "end" and "spectral" in kinds
     assert not any(t.name == "spectrum" and t.is_alive() for t in threading.enumerate())
+
+
+EXIT_MID_SPECTRUM = """
+import sys, torch
+from charrnn import spectrum, threads
+from charrnn.config import RunConfig
+from charrnn.train import Trainer
+if sys.argv[1] == "unguarded":
+    import atexit
+    atexit.unregister(spectrum._close_all)
+threads.configure_threads(1)
+cfg = RunConfig(num_hiddens=512, batch_size=4, num_steps=5, max_tokens=3000,
+                spectral_every=1).validate()
+events = Trainer(cfg).events()
+for kind, ev in events:
+    if kind == "step" and ev["step"] == 30:
+        break   # the events are never closed: the program just ends
+"""
+
+
+def test_a_program_that_stops_reading_a_run_exits_cleanly():
+    """A script (or notebook) that stops reading a Trainer's events and ends
+    must not abort while the spectrum thread is inside LAPACK ("terminate
+    called without an active exception", exit status 134): 4 in 4 did before
+    the thread was closed at exit."""
+    import subprocess
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    runs = [subprocess.run([sys.executable, "-c", EXIT_MID_SPECTRUM, "guarded"], env=env,
+                           capture_output=True, text=True, timeout=120) for _ in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr[-300:] for r in runs]
 
 
 @pytest.mark.parametrize("random_iter", [False, True])

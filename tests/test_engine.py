@@ -283,6 +283,25 @@ def test_predict_is_predict_ch8():
     assert got.generated == got.text[len("time traveller"):] and len(got.generated) == 20
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_generation_step_is_the_seeds_forward_to_the_bit(activation):
+    """predict() feeds one token at a time through `step_logits` (row selection
+    instead of the one-hot product): every logit and state must be the seed
+    forward's, for a trained model, over a long generation."""
+    cfg = RunConfig(**{**TWO_EPOCHS, "activation": activation}).validate()
+    trainer = Trainer(cfg)
+    for _ in trainer.events():
+        pass
+    m = trainer.model
+    a = b = m.begin_state(1)
+    token = trainer.vocab["t"]
+    for _ in range(200):
+        ya, a = m(torch.tensor([[token]]), a)
+        yb, b = m.step_logits(token, b)
+        assert torch.equal(ya, yb) and torch.equal(a[0], b[0])
+        token = int(ya.argmax())
+
+
 def test_predict_handles_unknown_characters_and_temperature():
     ours, _ = _twin_models(num_hiddens=32)
     vocab = data.load_corpus("timemachine", "d2l", 10000).vocab
