@@ -160,9 +160,9 @@ class Trainer:
                        self.model, self.vocab, self.device, tokens=self.cfg.tokens, **kw)
 
     def _snapshot(self, X, Y, state_in, out) -> Snapshot:
-        """The probe lanes' view of this step, as small host arrays. Written for
-        few torch ops (each is microseconds of Python): 3 steps in 10 take one,
-        and at 128 hidden units a step is 1.5 ms."""
+        """The probe lanes' view of a step probed with `probe=<the lanes>`, as
+        small host arrays. Written for few torch ops (each is microseconds of
+        Python): 3 steps in 10 take one, and at 128 hidden units a step is 1.5 ms."""
         lanes = list(self.cfg.probe_lanes)   # out.Hs holds these rows only
         if out.H_in is not None:
             H0 = out.H_in

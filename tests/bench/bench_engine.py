@@ -228,7 +228,7 @@ def startup_and_probe_costs(hiddens, device="cpu", reps=5):
                                      random.Random(0)))
             X, Y = X.to(tr.device), Y.to(tr.device)
             st = tr.model.begin_state(BATCH_SIZE, tr.device)
-            out = tr.model.forward_backward(X, Y, st, probe=True)
+            out = tr.model.forward_backward(X, Y, st, probe=list(tr.cfg.probe_lanes))
             t0 = time.perf_counter()
             tr._snapshot(X, Y, st, out)
             snap.append(time.perf_counter() - t0)
