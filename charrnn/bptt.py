@@ -21,8 +21,9 @@ thread each) and add their gradients; only the order of the float additions chan
 its ~200 ops without holding Python's GIL, which is what lets two row groups run
 at once (two Python threads running the same ops in Python contend for the GIL:
 measured 2.6x the time of one at 128 hidden units instead of ~1x).
-tests/bench/RESULTS.md section 11 has the figures.
+tests/bench/RESULTS.md sections 11 and 12 have the figures.
 """
+import atexit
 import functools
 import queue
 import threading
@@ -36,8 +37,8 @@ from .threads import same_threads_as_torch
 
 
 def rows_bptt(X: torch.Tensor, Y: torch.Tensor, H0: torch.Tensor, lo: int, hi: int,
-              W_xh: torch.Tensor,
-              W_hh: torch.Tensor, b_h: torch.Tensor, W_hq: torch.Tensor, b_q: torch.Tensor,
+              W_xh: torch.Tensor, W_hh: torch.Tensor, b_h: torch.Tensor, W_hq: torch.Tensor,
+              b_q: torch.Tensor,
               N: int, warmup: int, relu: bool, cpu: bool, probe: bool,
               keep: Optional[torch.Tensor], work: torch.Tensor
               ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
@@ -160,12 +161,13 @@ def scratch(n: int, like: torch.Tensor) -> torch.Tensor:
     """This thread's scratch space of at least n elements, kept between steps.
 
     Every step used to allocate its buffers afresh (3 of them, 0.3-1.2 MB
-    each for 16 rows). The app sets glibc's mmap threshold to 128 KB
-    (charrnn/ui/memory.py), so each one was mmapped, page-faulted in and
-    unmapped again: the app's steps were 20% slower at 128 hidden units and 13%
-    at 512 than the same steps without that setting. One buffer per thread
-    (a thread runs one step at a time; nothing a step returns is a view of
-    it) costs nothing per step."""
+    each for 16 rows), and glibc handed their pages back to the system
+    between steps, so each step page-faulted them in again: two row groups at
+    512 hidden units took 8.96 ms a step instead of 7.56. Where the mmap
+    threshold is fixed at 128 KB (the server, charrnn/ui/memory.py, if it
+    trains in a thread) every buffer was mmapped afresh: +24% at 128 hidden
+    units. One buffer per thread (a thread runs one step at a time; nothing
+    a step returns is a view of it) costs nothing per step."""
     buf = getattr(_scratch, "buf", None)
     if buf is None or buf.numel() < n or buf.device != like.device or buf.dtype != like.dtype:
         buf = like.new_empty(n)
@@ -178,15 +180,18 @@ _rows_cpu = _script(rows_bptt)
 # and the graph executor's fusers must not change a GPU step's floats
 _RUNNERS = {True: _rows_cpu, False: rows_bptt}
 
+
 class _Helper:
     """A thread that runs row groups for any training thread, one at a time.
-    A queue in and a queue per job out: ThreadPoolExecutor's futures and
-    conditions took 50 us of Python per step to hand a group over and back
-    (3% of a step at 128 hidden units)."""
+    A queue in and a queue per job out (C queues): ThreadPoolExecutor's
+    futures and conditions are Python, and with the rows cut inside the
+    compiled step this took a step with two groups at 128 hidden units from
+    1.39 to 1.31 ms."""
 
     def __init__(self, i: int):
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
-        threading.Thread(target=self._run, name=f"bptt-rows-{i}", daemon=True).start()
+        self.thread = threading.Thread(target=self._run, name=f"bptt-rows-{i}", daemon=True)
+        self.thread.start()
 
     def submit(self, args) -> queue.SimpleQueue:
         box: queue.SimpleQueue = queue.SimpleQueue()
@@ -196,7 +201,10 @@ class _Helper:
     def _run(self):
         same_threads_as_torch()
         while True:
-            args, box = self.jobs.get()
+            job = self.jobs.get()
+            if job is None:
+                return
+            args, box = job
             try:
                 box.put((True, _group(*args)))
             except BaseException as exc:  # noqa: BLE001 - raised again in the caller
@@ -212,6 +220,20 @@ def _result(box: queue.SimpleQueue):
 
 _helper_list: List[_Helper] = []
 _helpers_lock = threading.Lock()
+
+
+@atexit.register
+def _stop_helpers():
+    """Let a helper finish the group in hand before the interpreter goes: a
+    Ctrl-C in the CLI during a step, with a helper still inside the compiled
+    step, aborted the exit 1 time in 6 ("terminate called without an active
+    exception") instead of printing "interrupted"."""
+    with _helpers_lock:
+        helpers = list(_helper_list)
+    for h in helpers:
+        h.jobs.put(None)
+    for h in helpers:
+        h.thread.join(10.0)
 
 
 def _helpers(n: int) -> List[_Helper]:

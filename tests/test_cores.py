@@ -255,6 +255,64 @@ def test_a_program_that_stops_reading_a_run_exits_cleanly():
     assert [r.returncode for r in runs] == [0, 0], [r.stderr[-300:] for r in runs]
 
 
+SLOW_GROUP = """import torch
+from typing import Optional, Tuple
+
+
+def slow(X: torch.Tensor, Y: torch.Tensor, H0: torch.Tensor, lo: int, hi: int,
+         W_xh: torch.Tensor, W_hh: torch.Tensor, b_h: torch.Tensor, W_hq: torch.Tensor,
+         b_q: torch.Tensor, N: int, warmup: int, relu: bool, cpu: bool, probe: bool,
+         keep: Optional[torch.Tensor], work: torch.Tensor
+         ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+                    torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    a = torch.full((128, 128), 0.01)
+    for _ in range(6000):
+        a = torch.tanh(a @ a)
+    return a, a, a, a, a, a, a, a, a, a
+"""
+
+EXIT_MID_GROUP = """import atexit, sys, time
+sys.path.insert(0, sys.argv[2])
+import torch
+import slowmod
+from charrnn import bptt
+from charrnn.model import ScratchRNN
+if sys.argv[1] == "unguarded":
+    atexit.unregister(bptt._stop_helpers)
+slow = torch.jit.script(slowmod.slow)
+
+def run(*args):
+    if args[3] > 0:
+        return slow(*args)       # the helper's group: long, inside the interpreter
+    time.sleep(0.3)
+    raise RuntimeError("the training thread's group failed")
+
+bptt._RUNNERS[True] = run
+m = ScratchRNN(28, 8, "cpu")
+m.cores = 2
+X = torch.zeros((4, 3), dtype=torch.long)
+try:
+    m.forward_backward(X, X, m.begin_state(4))
+except RuntimeError:
+    pass
+print("leaving", flush=True)
+"""
+
+
+def test_a_program_that_fails_mid_step_exits_cleanly(tmp_path):
+    """The training thread's group fails (or Ctrl-C arrives) while a helper is
+    still inside the compiled step: the program must end with its own exit
+    status, not abort in the interpreter's shutdown (the CLI's Ctrl-C did 1
+    time in 6 before the helpers were stopped at exit)."""
+    import subprocess
+    (tmp_path / "slowmod.py").write_text(SLOW_GROUP)
+    (tmp_path / "main.py").write_text(EXIT_MID_GROUP)
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    r = subprocess.run([sys.executable, str(tmp_path / "main.py"), "guarded", str(tmp_path)],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "leaving" in r.stdout, r.stderr[-300:]
+
+
 @pytest.mark.parametrize("random_iter", [False, True])
 def test_minibatches_from_a_token_tensor_equal_those_from_the_list(random_iter):
     rng = random.Random(0)
