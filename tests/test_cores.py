@@ -75,6 +75,28 @@ def test_the_cpu_step_is_compiled_and_bitwise_the_python_one():
                 assert all(torch.equal(a, b) for a, b in zip(plain, scripted))
 
 
+@pytest.mark.parametrize("warmup", [0, 4])
+def test_the_gpu_branch_of_the_step_equals_the_cpu_one(warmup):
+    """On a GPU the step runs as the Python function with dW_xh as a one-hot
+    GEMM (index_add_ is not reproducible there). Run here on the CPU, that
+    branch must give the CPU branch's numbers, probes included (the GPU tests
+    need a GPU; this one keeps the branch honest without one)."""
+    torch.manual_seed(3)
+    model = ScratchRNN(28, 24, "cpu")
+    g = torch.Generator().manual_seed(5)
+    X = torch.randint(0, 28, (6, 7 + warmup), generator=g)
+    Y = torch.randint(0, 28, (6, 7), generator=g)
+    H0 = torch.randn(6, 24, generator=g) * 0.3
+    keep = torch.tensor([5, 2])
+    with torch.no_grad():
+        outs = [bptt.rows_bptt(X, Y, H0, 0, 6, *model.params, Y.numel(), warmup, False, cpu,
+                               True, keep, torch.empty(bptt.work_size(6, 7 + warmup, 24)))
+                for cpu in (True, False)]
+    for a, b in zip(*outs):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+    assert outs[1][7].shape == (7, 2, 24) and outs[1][9].shape == (2, 24)
+
+
 def test_d2l_training_is_bitwise_the_python_steps(monkeypatch, cores):
     """d2l's config for three epochs: the same losses to the last bit with the
     compiled step and with the plain Python one (with the graph executor's
