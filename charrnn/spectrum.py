@@ -65,6 +65,7 @@ class SpectrumThread:
         self._done: list[dict] = []
         self._lock = threading.Lock()
         self.cost = 0.0   # CPU seconds of the last one
+        self._closing = False
         self._idle = threading.Event()
         self._idle.set()
         ready = threading.Event()
@@ -96,6 +97,7 @@ class SpectrumThread:
         """Stop the thread, after the matrix in hand: a process that exits while
         it is inside LAPACK aborts ("terminate called without an active
         exception"), and a worker process must exit cleanly."""
+        self._closing = True    # matrices still queued are dropped
         self._q.put(None)
         self._thread.join(timeout)
 
@@ -105,7 +107,7 @@ class SpectrumThread:
         ready.set()
         while True:
             job = self._q.get()
-            if job is None:
+            if job is None or self._closing:
                 return
             step, W = job
             t0 = time.thread_time()
