@@ -297,11 +297,10 @@ def forward_backward(params, X, Y, H0, relu: bool, warmup: int = 0, probe=False,
     rows = None if probe is True or not on else tuple(int(r) for r in probe)
     groups = row_groups(X.shape[0], cores if cpu else 1)
     if len(groups) == 1:
-        _interpret_only()
         B = X.shape[0]
         keep = None if rows is None else _kept_rows(((0, B),), rows)[0][1].to(X.device)
-        loss_sum, *grads, HT, Hs, dH, H_in = run(X, Y, H0, 0, B, *params, N, warmup, relu,
-                                                 cpu, on, keep, _work_for(X, H0, 0, B))
+        loss_sum, *grads, HT, Hs, dH, H_in = _group(
+            run, None, (X, Y, H0, 0, B, *params, N, warmup, relu, cpu, on, keep))
         if not on:
             return loss_sum / N, grads, (HT,), None, None, None
         return loss_sum / N, grads, (HT,), Hs, dH, H_in

@@ -172,7 +172,8 @@ class Trainer:
         Xl, Yl = X.cpu().numpy()[lanes], Y.cpu().numpy()[lanes]
         # float16 on the host in one copy each (torch converts with the CPU's
         # vector units; numpy does not)
-        H = torch.empty((len(lanes),) + out.Hs.shape[::2], dtype=torch.float16)
+        L, _, Hn = out.Hs.shape
+        H = torch.empty((len(lanes), L, Hn), dtype=torch.float16)
         H.copy_(out.Hs.transpose(0, 1))
         H0_16 = torch.empty(H0.shape, dtype=torch.float16)
         H0_16.copy_(H0)
