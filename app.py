@@ -2,8 +2,23 @@
 
 The entry point of every page: the shared sidebar (language, presentation
 mode, presenter key), then the page the URL names (see charrnn/ui/nav.py).
-"""
-from charrnn.ui.nav import ensure_navigation, navigation
 
-ensure_navigation()
-navigation().run()
+This file is read in two ways. `streamlit run` finds the `st.App` below and
+imports the file once, in the server process, before the server starts: the
+only moment early enough for the server's malloc settings
+(charrnn/ui/memory.py). Every script run then executes it as `__main__`:
+the pages.
+"""
+from charrnn.ui import memory, serve
+
+memory.tame_malloc()
+
+if __name__ == "__main__":
+    from charrnn.ui.nav import ensure_navigation, navigation
+
+    ensure_navigation()
+    navigation().run()
+else:
+    import streamlit as st
+
+    app = st.App(__file__, lifespan=serve.lifespan)

@@ -7,17 +7,19 @@ allocates and frees scatter over them: they fragment and are not given back
 (the memory soak: +100-300 MB/h, tests/bench/RESULTS.md sections 10-11).
 
 - `M_ARENA_MAX` 2 caps the arenas, but only if set before glibc has made
-  more than 8: glibc fixes its limit the first time it needs one. Loading
-  the first page can already make that many (a 22-minute soak found 16
-  arenas and +250 MB/h with the cap set from the first script run).
-- So the threshold above which a block is mmapped on its own is fixed at
+  more than 8: glibc fixes its limit the first time it needs one. A
+  browser's first visit fetches dozens of scripts at once, one thread each,
+  and made 16 before the first script run: app.py is therefore an `st.App`,
+  which `streamlit run` imports before it serves anything, and calls
+  `tame_malloc()` then (tests/test_server.py counts the arenas).
+- The threshold above which a block is mmapped on its own is fixed at
   128 KB too. glibc otherwise raises it up to 32 MB as such blocks are
   freed, after which every chart's JSON lands in the arenas. An mmapped
   block goes back to the system when freed, whatever the arenas look like.
 - `trim()` (every 10 s, with the garbage collection) gives the arenas' free
   pages back.
 Same effect as MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 in the
-environment, which `streamlit run app.py` offers no way to set in time.
+environment.
 """
 from __future__ import annotations
 

@@ -9,23 +9,15 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.page_js import CHROMIUM_ARGS
+from tests.streamlit_server import REPO, streamlit_run
 
-REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
-SERVER_START_TIMEOUT = 60   # seconds until /_stcore/health answers "ok"
-SERVER_STOP_TIMEOUT = 10    # seconds between terminate and kill
 DEFAULT_TIMEOUT_MS = 20_000  # any single Playwright action or wait
 
 
@@ -61,36 +53,6 @@ def _browser_available():
         _skip_or_fail("the playwright Python package is missing")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _tail(path: Path, n=4000) -> str:
-    try:
-        return path.read_text("utf-8", errors="replace")[-n:]
-    except OSError:
-        return ""
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode} before it was "
-                               f"healthy; its log ({log}):\n{_tail(log)}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200 and resp.read().strip() == b"ok":
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not answer {url} within {timeout:.0f} s; "
-                       f"its log ({log}):\n{_tail(log)}")
-
-
 @pytest.fixture(scope="module")
 def server(request, tmp_path_factory, artifacts):
     """A fresh `streamlit run app.py` for this test module; yields its base URL.
@@ -100,32 +62,11 @@ def server(request, tmp_path_factory, artifacts):
     Runs go to a temporary folder; the book comes from CHARRNN_DATA_DIR
     (tests/conftest.py points it at ../shared/data when that exists).
     """
-    port = _free_port()
-    runs = tmp_path_factory.mktemp("runs")
-    env = dict(os.environ)
-    env.update(CHARRNN_RUNS_DIR=str(runs), CHARRNN_THREADS="1", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, CHARRNN_RUNS_DIR=str(tmp_path_factory.mktemp("runs")))
     env.pop("CHARRNN_PRESENTER_KEY", None)  # a key would make the browser a watcher
     log = artifacts / f"server-{safe_name(request.module.__name__.rsplit('.', 1)[-1])}.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--browser.gatherUsageStats", "false",
-           # others edit the tree while tests run: a "File change. Rerun?" prompt
-           # must not appear mid-test (and watching costs CPU on a small runner)
-           "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(f"{base}/_stcore/health", proc, log, SERVER_START_TIMEOUT)
+    with streamlit_run(log, env) as (base, _proc):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(SERVER_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
 
 import pytest
@@ -27,8 +25,9 @@ from charrnn.data import MAX_CORPUS_BYTES
 from charrnn.i18n import t
 from tests.page_js import METRIC_JS, STATUS_JS
 
-from .conftest import (DEFAULT_TIMEOUT_MS, REPO, SERVER_START_TIMEOUT,
-                       SERVER_STOP_TIMEOUT, _free_port, _wait_healthy, safe_name)
+from tests.streamlit_server import streamlit_run
+
+from .conftest import DEFAULT_TIMEOUT_MS, safe_name
 
 pytestmark = pytest.mark.browser
 
@@ -44,31 +43,12 @@ def keyed_server(request, tmp_path_factory, artifacts):
 
     The shared `server` fixture removes CHARRNN_PRESENTER_KEY on purpose, so
     this module starts its own (same flags, plus the key)."""
-    port = _free_port()
     runs = tmp_path_factory.mktemp("runs")
-    env = dict(os.environ)
-    env.update(CHARRNN_RUNS_DIR=str(runs), CHARRNN_THREADS="1", PYTHONUNBUFFERED="1",
-               CHARRNN_PRESENTER_KEY=KEY)
+    env = dict(os.environ, CHARRNN_RUNS_DIR=str(runs), CHARRNN_PRESENTER_KEY=KEY)
     log = artifacts / f"server-{safe_name(request.module.__name__.rsplit('.', 1)[-1])}.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
     RUNS_DIR[0] = runs
-    try:
-        _wait_healthy(f"{base}/_stcore/health", proc, log, SERVER_START_TIMEOUT)
+    with streamlit_run(log, env) as (base, _proc):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(SERVER_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 @pytest.fixture

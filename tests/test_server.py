@@ -1,0 +1,125 @@
+"""What `streamlit run app.py` does before it serves: the server's malloc
+arenas (charrnn/ui/memory.py) and, on a desktop, the first browser tab."""
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from charrnn.ui import memory, serve
+from tests.streamlit_server import streamlit_run
+
+HEAP = 64 << 20   # glibc's HEAP_MAX_SIZE on 64-bit: a non-main arena's heap
+
+
+def glibc_arena_heaps(pid: int) -> int:
+    """The non-main malloc arenas' heaps of a process (at least one each):
+    anonymous mappings that start on a 64 MiB boundary and, with the
+    reserved (---p) rest that follows, span exactly 64 MiB."""
+    maps = []
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            fields = line.split()
+            lo, hi = (int(x, 16) for x in fields[0].split("-"))
+            maps.append((lo, hi, fields[1], len(fields) > 5))
+    heaps = 0
+    for i, (lo, hi, perms, named) in enumerate(maps):
+        if named or lo % HEAP or not perms.startswith("rw"):
+            continue
+        end = hi
+        if i + 1 < len(maps):
+            lo2, hi2, perms2, named2 = maps[i + 1]
+            if lo2 == hi and perms2.startswith("---") and not named2:
+                end = hi2
+        heaps += end - lo == HEAP
+    return heaps
+
+
+def _server_env(tmp_path):
+    env = dict(os.environ, CHARRNN_RUNS_DIR=str(tmp_path / "runs"))
+    for name in ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES"):   # the app's own settings, not these
+        env.pop(name, None)
+    return env
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+                    reason="glibc's malloc arenas")
+def test_first_page_load_leaves_the_server_few_malloc_arenas(tmp_path):
+    """A browser's first visit fetches dozens of scripts at once, each on a
+    thread of Streamlit's file pool. Before app.py was an st.App, that made
+    16 arenas before any app code ran, too late to cap them, and the server
+    grew +121 MB/h (tests/bench/RESULTS.md section 13)."""
+    with streamlit_run(tmp_path / "server.log", _server_env(tmp_path)) as (base, proc):
+        with urllib.request.urlopen(base + "/", timeout=10) as resp:
+            html = resp.read().decode()
+        assets = re.findall(r'(?:src|href)="\./(static/[^"]+)"', html)
+        assert len(assets) > 20, "the page no longer names its scripts: fetch them otherwise"
+
+        def fetch(path):
+            with urllib.request.urlopen(f"{base}/{path}", timeout=30) as r:
+                return len(r.read())
+
+        with ThreadPoolExecutor(16) as pool:   # as a browser does: in parallel
+            assert all(n > 0 for n in pool.map(fetch, assets))
+        heaps = glibc_arena_heaps(proc.pid)
+    # ARENAS, or the few the CLI's own threads made before app.py was imported
+    assert heaps <= 2 * memory.ARENAS, f"{heaps} malloc arenas: the cap came too late"
+
+
+def test_a_desktop_start_opens_a_tab_on_the_app(tmp_path):
+    """Not headless, `streamlit run app.py` opens the app in the user's
+    browser (webbrowser honours $BROWSER: here a script that writes down
+    the address it was given)."""
+    opened = tmp_path / "opened.txt"
+    fake = tmp_path / "fake-browser"
+    fake.write_text(f'#!/bin/sh\necho "$1" >> "{opened}"\n')
+    fake.chmod(0o755)
+    env = dict(_server_env(tmp_path), BROWSER=str(fake))
+    with streamlit_run(tmp_path / "server.log", env, headless=False) as (base, _proc):
+        deadline = time.monotonic() + 20
+        while not opened.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert opened.exists(), "no browser tab was opened"
+        url = opened.read_text().split()[0]
+        assert url == base + "/"
+        with urllib.request.urlopen(url + "_stcore/health", timeout=10) as resp:
+            assert resp.read().strip() == b"ok"
+
+
+def test_headless_start_opens_no_tab(tmp_path):
+    opened = tmp_path / "opened.txt"
+    fake = tmp_path / "fake-browser"
+    fake.write_text(f'#!/bin/sh\necho "$1" >> "{opened}"\n')
+    fake.chmod(0o755)
+    env = dict(_server_env(tmp_path), BROWSER=str(fake))
+    with streamlit_run(tmp_path / "server.log", env, headless=True):
+        time.sleep(2)
+    assert not opened.exists()
+
+
+@pytest.mark.parametrize("options, url", [
+    ({}, "http://localhost:8501/"),
+    ({"server.address": "0.0.0.0", "server.port": 9000}, "http://localhost:9000/"),
+    ({"server.address": "10.1.2.3"}, "http://10.1.2.3:8501/"),
+    ({"server.address": "::1"}, "http://[::1]:8501/"),
+    ({"server.baseUrlPath": "/rnn/"}, "http://localhost:8501/rnn/"),
+    ({"browser.serverAddress": "class.example.org"}, "http://class.example.org:8501/"),
+])
+def test_local_url(options, url):
+    from streamlit import config
+    saved = {k: config.get_option(k) for k in
+             ("server.address", "server.port", "server.baseUrlPath", "browser.serverAddress")}
+    try:
+        for k, v in {"server.address": "", "server.port": 8501, "server.baseUrlPath": "",
+                     "browser.serverAddress": "localhost", **options}.items():
+            config.set_option(k, v)
+        assert serve.local_url() == url
+    finally:
+        for k, v in saved.items():
+            config.set_option(k, v)
