@@ -42,7 +42,11 @@ if run is None:
 
 
 every = ui.live_every(run)
-replay = not run.is_active and run.log.num_steps_logged > 1 and st.toggle(
+# the toggle's slot is there for every run, so the live part below keeps its
+# place on the page when Start replaces a finished run by a new one (else the
+# finished run's buttons linger beside the new ones until the rerun ends)
+replay_slot = st.container()
+replay = not run.is_active and run.log.num_steps_logged > 1 and replay_slot.toggle(
     ui.tr("train.replay"), key=f"replay_{run.id}", help=ui.tr("train.replay.help"))
 playing = replay and st.session_state.get(f"replay_play_{run.id}", False)
 

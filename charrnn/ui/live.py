@@ -135,19 +135,25 @@ def _control_buttons(run: Run):
 def run_header(run: Run, controls=True):
     """Status (always visible), controls for who may control, progress."""
     st.markdown(f"### {status_badge(run.status)} {run.name}")
+    # Messages and the progress bar come and go; each has a container that is
+    # always there, so what follows keeps its place on the page. Otherwise,
+    # while the fragment reruns, the browser shows the previous rerun's
+    # buttons beside the new ones (two "Pause", one of them stale).
+    notes = st.container()
     # an ended run says where and why, in the reader's language when it can
     message = tr(run.reason["key"], **run.reason) if run.reason else run.message
     if run.status in ("failed", "diverged"):
-        st.error(tr(f"app.status.{run.status}") + " " + message)
+        notes.error(tr(f"app.status.{run.status}") + " " + message)
     elif run.status == "stopped" and message:
-        st.info(message)
+        notes.info(message)
     if run.info.get("warning"):
-        st.warning(run.info["warning"])
+        notes.warning(run.info["warning"])
     if controls and can_control():
         _control_buttons(run)
     p = run.progress()
+    bar = st.container()
     if p["total_steps"]:
-        st.progress(min(1.0, p["step"] / p["total_steps"]))
+        bar.progress(min(1.0, p["step"] / p["total_steps"]))
     c = st.columns(5)
     c[0].metric(tr("app.m.epoch"), f"{p['epoch']}/{p['num_epochs']}")
     c[1].metric(tr("app.m.step"), f"{p['step']:,}")

@@ -301,6 +301,28 @@ def test_pause_step_resume_stop(page, server, artifacts):
             stop_training(page)
 
 
+def test_start_after_a_finished_run_shows_one_set_of_controls(page, server, artifacts):
+    """Start while a stopped run is shown: the page swaps the stopped run for
+    the new one. The stopped run's buttons must not linger beside the new
+    ones while that rerun goes on (they did: two "Pause" buttons, one stale,
+    for most of a second)."""
+    start_training(page, server)
+    stop_training(page)
+    pause = control(page, "app.ctl.pause")
+    start = page.get_by_test_id("stSidebar").get_by_role("button", name=t("cfg.start", "en"),
+                                                         exact=True)
+    try:
+        start.click()
+        most, t_end = 0, time.monotonic() + 4
+        while time.monotonic() < t_end:
+            most = max(most, pause.count())
+            time.sleep(0.03)
+        assert most == 1, f"{most} Pause buttons on the page at once after Start"
+        poll(lambda: status(page), lambda s: s == "running", 20, "the new run to be running")
+    finally:
+        stop_training(page)
+
+
 def test_run_picker_never_shows_a_stale_status(page, server, artifacts):
     """The browser keeps a kept selection's old label, so the run picker names no
     status (the badge under it does): after Stop nothing may still say running."""
