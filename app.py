@@ -9,9 +9,7 @@ only moment early enough for the server's malloc settings
 (charrnn/ui/memory.py). Every script run then executes it as `__main__`:
 the pages.
 """
-from charrnn.ui import memory, serve
-
-memory.tame_malloc()
+from charrnn.ui import serve   # importing charrnn.ui sets the malloc settings first
 
 if __name__ == "__main__":
     from charrnn.ui.nav import ensure_navigation, navigation
