@@ -172,12 +172,14 @@ def click_enabled(page, locator, what, timeout_s=30):
 
 def enter_key(page, key=KEY):
     """Type the presenter key. On a busy server a live-fragment redraw can land
-    between typing and Enter and drop the value: then it is typed again."""
+    between typing and Enter and drop the value: then it is typed again. The
+    box may wait as long as a page load (a CI run once waited over 20 s for it
+    right after opening a live page)."""
     ok = page.get_by_test_id("stSidebar").get_by_text(t("app.key.ok", "en"))
     for attempt in range(3):
         box = page.get_by_test_id("stSidebar").get_by_label(t("app.key.label", "en"),
                                                              exact=True)
-        box.fill(key)
+        box.fill(key, timeout=LOAD_MS)
         box.press("Enter")
         try:
             ok.wait_for(state="visible", timeout=10_000)
