@@ -48,6 +48,16 @@ def _server_env(tmp_path):
     return env
 
 
+def _with_fake_browser(tmp_path):
+    """(server environment, file): webbrowser honours $BROWSER, here a script
+    that writes down each address it is given in that file."""
+    opened = tmp_path / "opened.txt"
+    fake = tmp_path / "fake-browser"
+    fake.write_text(f'#!/bin/sh\necho "$1" >> "{opened}"\n')
+    fake.chmod(0o755)
+    return dict(_server_env(tmp_path), BROWSER=str(fake)), opened
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
                     reason="glibc's malloc arenas")
 def test_first_page_load_leaves_the_server_few_malloc_arenas(tmp_path):
@@ -73,14 +83,8 @@ def test_first_page_load_leaves_the_server_few_malloc_arenas(tmp_path):
 
 
 def test_a_desktop_start_opens_a_tab_on_the_app(tmp_path):
-    """Not headless, `streamlit run app.py` opens the app in the user's
-    browser (webbrowser honours $BROWSER: here a script that writes down
-    the address it was given)."""
-    opened = tmp_path / "opened.txt"
-    fake = tmp_path / "fake-browser"
-    fake.write_text(f'#!/bin/sh\necho "$1" >> "{opened}"\n')
-    fake.chmod(0o755)
-    env = dict(_server_env(tmp_path), BROWSER=str(fake))
+    """Not headless, `streamlit run app.py` opens the app in the user's browser."""
+    env, opened = _with_fake_browser(tmp_path)
     with streamlit_run(tmp_path / "server.log", env, headless=False) as (base, _proc):
         deadline = time.monotonic() + 20
         while not opened.exists() and time.monotonic() < deadline:
@@ -93,11 +97,7 @@ def test_a_desktop_start_opens_a_tab_on_the_app(tmp_path):
 
 
 def test_headless_start_opens_no_tab(tmp_path):
-    opened = tmp_path / "opened.txt"
-    fake = tmp_path / "fake-browser"
-    fake.write_text(f'#!/bin/sh\necho "$1" >> "{opened}"\n')
-    fake.chmod(0o755)
-    env = dict(_server_env(tmp_path), BROWSER=str(fake))
+    env, opened = _with_fake_browser(tmp_path)
     with streamlit_run(tmp_path / "server.log", env, headless=True):
         time.sleep(2)
     assert not opened.exists()
