@@ -19,4 +19,5 @@ if __name__ == "__main__":
 else:
     import streamlit as st
 
-    app = st.App(__file__, lifespan=serve.lifespan)
+    serve.favour_training()   # before the server makes its threads
+    app = st.App(__file__, lifespan=serve.lifespan, routes=serve.routes())

@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -327,6 +328,27 @@ def main(argv=None):
 
 
 # ------------------------------------------------------------------ the server's side
+# A process starts with the nice value of the thread that forked it, and the
+# server's own threads may run at a lower priority than training
+# (charrnn/ui/serve.py, favour_training). Workers are therefore forked by one
+# thread that keeps the priority the server started with.
+_launcher: ThreadPoolExecutor | None = None
+
+
+def start_launcher():
+    """Start the thread that forks workers, now, at this thread's priority."""
+    global _launcher
+    if _launcher is None:
+        _launcher = ThreadPoolExecutor(1, thread_name_prefix="worker-launcher")
+        _launcher.submit(int).result()   # the pool makes its thread on first use
+
+
+def _popen(*args, **kwargs) -> subprocess.Popen:
+    if _launcher is None:
+        return subprocess.Popen(*args, **kwargs)
+    return _launcher.submit(subprocess.Popen, *args, **kwargs).result()
+
+
 class Worker:
     """A started `python -m charrnn.worker` and the server's end of its socket."""
 
@@ -335,7 +357,7 @@ class Worker:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             [str(PACKAGE_PARENT)] + [p for p in [env.get("PYTHONPATH")] if p])
-        self.proc = subprocess.Popen(
+        self.proc = _popen(
             [sys.executable, "-m", "charrnn.worker", str(there.fileno())],
             pass_fds=[there.fileno()], stdin=subprocess.DEVNULL, cwd=str(PACKAGE_PARENT),
             env=env)

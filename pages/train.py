@@ -8,6 +8,7 @@ from charrnn import ui
 
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
 from charrnn.ui.config_form import config_sidebar, start_run, start_side_by_side
+from charrnn.ui.live_plot import preload as preload_charts
 from charrnn.ui.nav import ROOT
 from charrnn.ui.tuning import export_panel
 
@@ -32,6 +33,7 @@ run = ui.run_picker()
 
 if run is None:
     st.info(ui.tr("train.empty"))
+    preload_charts()
     if ui.can_control():
         cols = st.columns(3)
         for col, preset in zip(cols, ("quick", "explode", "d2l")):

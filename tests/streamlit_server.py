@@ -46,10 +46,11 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float):
 
 
 @contextmanager
-def streamlit_run(log: Path, env: dict, headless: bool = True):
-    """Yields (base URL, the server's process) once the server is healthy.
+def streamlit_run(log: Path, env: dict, headless: bool = True, base_path: str = ""):
+    """Yields (the app's URL, the server's process) once the server is healthy.
 
-    Training gets one core (CHARRNN_THREADS=1 unless `env` says otherwise)."""
+    Training gets one core (CHARRNN_THREADS=1 unless `env` says otherwise);
+    `base_path` is server.baseUrlPath (the app's URL ends with it)."""
     port = free_port()
     env = {"CHARRNN_THREADS": "1", **env, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py",
@@ -58,11 +59,12 @@ def streamlit_run(log: Path, env: dict, headless: bool = True):
            "--browser.gatherUsageStats", "false", "--server.showEmailPrompt", "false",
            # others edit the tree while tests run: a "File change. Rerun?" prompt
            # must not appear mid-test (and watching costs CPU on a small runner)
-           "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
+           "--server.fileWatcherType", "none", "--server.runOnSave", "false",
+           "--server.baseUrlPath", base_path]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}" + (f"/{base_path.strip('/')}" if base_path.strip("/") else "")
     try:
         wait_healthy(f"{base}/_stcore/health", proc, log, SERVER_START_TIMEOUT)
         yield base, proc

@@ -1,4 +1,5 @@
 """The app through streamlit.testing (AppTest): every page, the controls, bad input."""
+import json
 import time
 from pathlib import Path
 
@@ -7,6 +8,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from charrnn.config import RunConfig
+from charrnn.ui import live, live_plot
+from tests.charts import array, live_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "tests" / "ui_entry" / "app.py")
@@ -90,8 +93,7 @@ def test_train_page_shows_a_finished_runs_charts_and_samples(registry):
     run = finished_run(registry)
     at = app()
     assert run.name in texts(at)
-    charts = at.get("plotly_chart")
-    assert len(charts) >= 4  # perplexity, loss, gradient norm, hidden state
+    assert len(live_figures(at)) >= 4  # perplexity, loss, gradient norm, hidden state
     html = " ".join(h.proto.body for h in at.get("html"))
     assert "time traveller" in html and "epoch 3" in html
 
@@ -154,7 +156,7 @@ def test_hidden_state_page_shows_lanes_carried_state_and_unit_text(registry):
     run = finished_run(registry)
     at = app("hidden_state")
     assert "Each sample keeps its own hidden state" in texts(at)
-    assert len(at.get("plotly_chart")) >= 3  # one lane, all lanes, carried state
+    assert len(live_figures(at)) >= 3  # one lane, all lanes, carried state
     html = " ".join(h.proto.body for h in at.get("html"))
     assert "h[" in html and "background-color" in html
     at.toggle(key="hidden_follow").set_value(False).run()
@@ -177,7 +179,7 @@ def test_gradients_page_draws_every_chart(registry):
     at = app("gradients")
     titles = " ".join(texts(at).split())
     assert "Gradient flow through time" in titles and "Spectrum of W_hh" in titles
-    assert len(at.get("plotly_chart")) == 4
+    assert len(live_figures(at)) == 4
 
 
 def test_generate_page_greedy_equals_predict(registry):
@@ -286,7 +288,7 @@ def test_a_diverged_run_says_where_and_why_in_chinese(registry):
     at = app(query={"lang": "zh"})
     err = " ".join(e.value for e in at.error)
     assert "训练发散了" in err and "发散" in err and f"第 {run.reason['step']} 步" in err
-    assert len(at.get("plotly_chart")) >= 3  # the charts still show what happened
+    assert len(live_figures(at)) >= 3  # the charts still show what happened
 
 
 def test_a_link_can_hide_controls_for_a_class(registry):
@@ -353,3 +355,29 @@ def test_a_shared_figure_is_rebuilt_when_its_data_changes():
     # a figure that costs 0.5 s of CPU to build is rebuilt at most every 5 s
     live._shared[("k",)] = (time.monotonic() - 2.0, 2, built[-1], 0.5)
     assert live.shared_figure(("k",), 3, build) == (built[-1], 2) and len(built) == 2
+
+
+def test_a_frozen_chart_keeps_its_figure_while_a_followed_one_moves_on(registry):
+    run = registry.create(RunConfig(**{**SMALL, "num_epochs": 5000}).validate())
+    try:
+        assert wait_for(lambda: run.log.num_steps_logged > 3)
+        at = app()
+
+        def drawn(key):   # (revision, last step) of a live chart on the page
+            [c] = [c for c in at.get("bidi_component") if c.proto.id.endswith(key)]
+            fig = live_plot.figure_of(c.proto.bytes)
+            return json.loads(c.proto.bytes)["rev"], float(array(fig["data"][0]["x"])[-1])
+
+        at.toggle(key="follow_loss").set_value(False).run()
+        frozen, followed = drawn("chart_loss"), drawn("chart_gradnorm")
+        n = run.log.num_steps_logged
+        assert wait_for(lambda: run.log.num_steps_logged > n + 5)
+        time.sleep(live.FRAME_S)
+        at.run()
+        assert drawn("chart_loss") == frozen
+        rev, last = drawn("chart_gradnorm")
+        assert rev != followed[0] and last > followed[1]
+        at.toggle(key="follow_loss").set_value(True).run()
+        assert drawn("chart_loss")[1] > frozen[1]
+    finally:
+        run.stop()

@@ -10,7 +10,6 @@ the mark can be removed then.
 """
 from __future__ import annotations
 
-import base64
 import json
 import math
 import pickle
@@ -31,6 +30,7 @@ from charrnn import data, store
 from charrnn.config import LIMITS, ConfigError, RunConfig
 from charrnn.data import MAX_CORPUS_BYTES, CorpusError
 from charrnn.runs import Registry
+from tests.charts import array, figures
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "tests" / "ui_entry" / "app.py")
@@ -112,17 +112,6 @@ def errors(at) -> str:
 
 def html_of(at) -> str:
     return "\n".join(h.proto.body for h in at.get("html"))
-
-
-def specs(at) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-
-
-def _array(v):
-    """A plotly trace's x/y: a list, or plotly 6's {"dtype", "bdata"} encoding."""
-    if isinstance(v, dict) and "bdata" in v:
-        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
-    return np.asarray(v if v is not None else [])
 
 
 def control_buttons(at):
@@ -251,7 +240,7 @@ def test_an_enormous_line_trains_and_every_page_stays_bounded(registry):
             assert at.selectbox(key="run").value == run.id
         body = html_of(at)
         assert len(body) < 200_000, f"{page}: {len(body):,} characters of HTML"
-        for spec in specs(at):
+        for spec in figures(at):
             assert len(json.dumps(spec)) < 2_000_000, f"{page}: a chart of >2 MB"
         assert BIG_LINE[:2000] not in body and "abc <b>" not in body
         for df in at.dataframe:  # compare: the text is summarised by its length
@@ -309,7 +298,7 @@ def test_html_in_the_corpus_is_shown_as_text_on_every_page(registry):
         seen[page] = body
         for raw in ("<script", "<img", "<a href", "<b>bold", "<style>*{display", "onerror="):
             assert raw not in body, f"{page} shows raw {raw!r}"
-        for spec in specs(at):
+        for spec in figures(at):
             dumped = json.dumps(spec)
             assert "<script" not in dumped and "<img" not in dumped, page
     # the text is there, escaped: samples, the unit's text, generated text, compare
@@ -563,7 +552,7 @@ def test_divergence_on_lr_1e6_without_clipping(registry):
     assert again.status == "diverged" and again.log.num_steps_logged == n
     at = app(query={"run": run.id})
     assert "Training diverged." in errors(at) and f"Diverged at step {n}" in errors(at)
-    xs = [_array(tr.get("x")) for spec in specs(at) for tr in spec["data"]]
+    xs = [array(tr.get("x")) for spec in figures(at) for tr in spec["data"]]
     assert any(len(x) == n and x[-1] == n for x in xs), [len(x) for x in xs]
     for page in ("gradients", "hidden_state"):
         app(page, query={"run": run.id})

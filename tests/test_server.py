@@ -1,7 +1,9 @@
-"""What `streamlit run app.py` does before it serves: the server's malloc
-arenas (charrnn/ui/memory.py) and, on a desktop, the first browser tab."""
+"""What `streamlit run app.py` does besides Streamlit's own serving: the
+server's malloc arenas (charrnn/ui/memory.py), on a desktop the first browser
+tab, and the plotly.js that the live charts load."""
 from __future__ import annotations
 
+import gzip
 import os
 import platform
 import re
@@ -10,6 +12,7 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+import plotly
 import pytest
 
 from charrnn.ui import memory, serve
@@ -101,6 +104,33 @@ def test_headless_start_opens_no_tab(tmp_path):
     with streamlit_run(tmp_path / "server.log", env, headless=True):
         time.sleep(2)
     assert not opened.exists()
+
+
+def test_the_live_charts_plotly_js_is_served_under_the_base_url_path(tmp_path):
+    name = f"api/charrnn/plotly-{plotly.__version__}.min.js"
+    with streamlit_run(tmp_path / "server.log", _server_env(tmp_path), base_path="rnn") as (app, _):
+        req = urllib.request.Request(f"{app}/{name}", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            body = gzip.decompress(r.read()) if r.headers["Content-Encoding"] == "gzip" \
+                else r.read()
+            assert r.headers["Content-Type"].startswith("text/javascript")
+            assert "immutable" in r.headers["Cache-Control"]  # the version is in the name
+    assert body == serve.PLOTLY_JS.read_bytes()
+
+
+@pytest.mark.parametrize("base, path", [
+    ("", "/api/charrnn/plotly-{v}.min.js"),
+    ("/rnn/", "/rnn/api/charrnn/plotly-{v}.min.js"),
+    ("a/b", "/a/b/api/charrnn/plotly-{v}.min.js"),
+])
+def test_plotly_js_url_follows_the_base_url_path(base, path):
+    from streamlit import config
+    saved = config.get_option("server.baseUrlPath")
+    try:
+        config.set_option("server.baseUrlPath", base)
+        assert serve.plotly_js_url() == path.format(v=plotly.__version__)
+    finally:
+        config.set_option("server.baseUrlPath", saved)
 
 
 @pytest.mark.parametrize("options, url", [

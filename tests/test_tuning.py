@@ -19,6 +19,7 @@ from charrnn.export import (MAX_SWEEP, WeightsMismatch, config_diff, epochs_fram
                             metrics_frame, model_from_bytes, parse_values, sweep_configs,
                             to_csv_bytes, to_parquet_bytes, weights_bytes)
 from charrnn.runs import Registry
+from tests.charts import live_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -276,7 +277,7 @@ def test_compare_page_overlays_runs_and_shows_their_differences(registry):
                      name="<b>bold</b>")
     at = app("compare")
     assert set(at.multiselect(key="runs").value) == {a.id, b.id}
-    assert len(at.get("plotly_chart")) == 3
+    assert len(live_figures(at)) == 3
     diff = at.dataframe[0].value
     assert set(diff.index) == {"lr"}
     page = html_of(at)
@@ -294,7 +295,7 @@ def test_compare_page_takes_its_runs_from_the_url(registry):
     assert url_runs(at) == [a.id, b.id]
     at.multiselect(key="runs").unselect(a.id).run()
     assert url_runs(at) == [b.id]
-    assert len(at.get("plotly_chart")) == 3 and "same settings" not in " ".join(
+    assert len(live_figures(at)) == 3 and "same settings" not in " ".join(
         c.value for c in at.caption)
 
 
@@ -303,7 +304,7 @@ def test_compare_page_follows_a_live_run(registry):
     assert wait_for(lambda: live.log.num_steps_logged > 3)
     at = app("compare", query={"runs": [live.id]})
     assert "running" in " ".join(m.value for m in at.markdown)
-    assert len(at.get("plotly_chart")) == 3
+    assert len(live_figures(at)) == 3
     live.stop()
 
 

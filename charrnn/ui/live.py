@@ -6,11 +6,11 @@ import threading
 import time
 from collections import OrderedDict
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from ..runs import Run
-from .core import can_control, get_registry, present, status_badge, tr
+from .core import can_control, get_registry, status_badge, tr
+from .live_plot import live_plot
 
 PLOTLY_CONFIG = {"displaylogo": False,
                  "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -42,18 +42,6 @@ _building: set = set()
 _shared_lock = threading.Lock()
 
 
-class _SharedFigure(go.Figure):
-    """A finished figure handed to many sessions. st.plotly_chart calls
-    `to_dict()` on every redraw: a deep copy plus base64 of every array, a
-    third of the server's time with 30 watchers (py-spy). It is done once."""
-
-    def to_dict(self):
-        d = self.__dict__.get("_as_dict")
-        if d is None:
-            d = self._as_dict = super().to_dict()
-        return d
-
-
 def shared_figure(key: tuple, version, build):
     """(figure, its version): the cached one if its data is current, if it is
     recent, or if another session is building the next one; else `build()`."""
@@ -68,9 +56,7 @@ def shared_figure(key: tuple, version, build):
         _building.add(key)
     try:
         c0 = time.thread_time()
-        fig = build()
-        if type(fig) is go.Figure:
-            fig.__class__ = _SharedFigure  # never changed after this
+        fig = build()   # never changed after this: its JSON is kept on it (live_plot)
         cost = time.thread_time() - c0
     finally:
         with _shared_lock:
@@ -86,12 +72,13 @@ def shared_figure(key: tuple, version, build):
 def chart(key: str, build, signature=(), version=None):
     """Draw `build()` (a plotly Figure) with a 'follow live' switch.
 
-    Streamlit re-creates a chart whose figure changed, which resets zoom; a
-    frozen chart is handed the very same figure every redraw, so zoom and
-    hover survive while the run goes on. Following, a figure is rebuilt only
-    when `signature` (run, language, options) or `version` (what its data
-    has changed with: a step count, a snapshot's step) changed, and the
-    build is shared with every other session asking for the same figure.
+    The chart stays on the page and is updated in place (live_plot), so zoom
+    survives new data. A frozen chart is handed the very same figure every
+    redraw and is not touched at all: hover and selections stay too.
+    Following, a figure is rebuilt only when `signature` (run, language,
+    options) or `version` (what its data has changed with: a step count, a
+    snapshot's step) changed, and the build is shared with every other
+    session asking for the same figure.
     """
     cache = st.session_state.setdefault("_figs", {})
     follow = st.toggle(tr("app.follow"), value=True, key=f"follow_{key}",
@@ -101,8 +88,8 @@ def chart(key: str, build, signature=(), version=None):
         fig, got = shared_figure((key, *signature), version, build)
         entry = ((signature, got), fig)  # an older frame: asked again next rerun
         cache[key] = entry
-    st.plotly_chart(entry[1], key=f"chart_{key}", config=PLOTLY_CONFIG,
-                    theme=None if present() else "streamlit")
+    live_plot(entry[1], key=f"chart_{key}", config=PLOTLY_CONFIG,
+              failed=tr("app.chart.failed"))
 
 
 def _fmt_eta(seconds):

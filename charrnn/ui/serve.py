@@ -2,17 +2,36 @@
 
 Why app.py is an `st.App` at all: charrnn/ui/memory.py. The one thing the
 plain `streamlit run` does that `st.App`'s server does not is to open a
-browser tab on a desktop; `lifespan` does it.
+browser tab on a desktop; `lifespan` does it. `routes` serves the one file
+the app adds: plotly.js, for the live charts. `favour_training` gives the
+training workers the CPU first.
 """
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import webbrowser
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import plotly
 import streamlit as st
+from starlette.responses import FileResponse
+from starlette.routing import Route
+
+from .. import worker
 
 _WILDCARD = {"", "0.0.0.0", "::"}
+
+# How much lower the server's threads run than its training workers. On a
+# laptop the browser, the server and training share a few cores; when they
+# collide, a worker at the same priority waits its turn: 2.6 s of every 20
+# on two cores (/proc/<pid>/schedstat), most of what separated the app from
+# the CLI. At +10 the server gets a tenth of a contended core's time, and a
+# core to itself whenever one is idle, which is most of the time: a page
+# needs little CPU (tests/bench/RESULTS.md, section 14).
+UI_NICE = 10
 
 
 def local_url() -> str:
@@ -28,6 +47,27 @@ def local_url() -> str:
     return f"http://{address}:{st.get_option('server.port')}/{base + '/' if base else ''}"
 
 
+def favour_training():
+    """Lower this thread's priority, and so that of every thread it starts
+    later (Linux: a nice value is per thread, and a new thread inherits its
+    creator's), but not that of the training workers: they are forked by a
+    thread started first, at the server's priority. Called once, where
+    `streamlit run` imports app.py, before the server starts its threads.
+
+    Linux only: elsewhere the nice value is the whole process's, so the
+    workers would inherit it. Not with training in a thread
+    (CHARRNN_WORKER=thread): training would be lowered with the page."""
+    if not sys.platform.startswith("linux") or worker.mode() != "process":
+        return
+    worker.start_launcher()
+    tid = threading.get_native_id()
+    try:
+        nice = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, nice + UI_NICE))
+    except OSError:
+        pass   # a sandbox that forbids it: everything keeps one priority
+
+
 @asynccontextmanager
 async def lifespan(_app):
     # the socket already listens (st.App binds it before starting): the tab's
@@ -37,3 +77,28 @@ async def lifespan(_app):
         threading.Thread(target=webbrowser.open, args=(local_url(),), daemon=True,
                          name="open-browser").start()
     yield
+
+
+# ----------------------------------------------------------- plotly.js
+# The live charts (live_plot.js) draw with the plotly.js that the plotly
+# package installs, served by this server: the app needs no internet, and the
+# figures and the library that draws them are always the same version.
+PLOTLY_JS = Path(plotly.__file__).with_name("package_data") / "plotly.min.js"
+
+
+def plotly_js_url() -> str:
+    """The path the browser loads plotly.js from. Streamlit does not put its
+    base URL path before an App's own routes, so it is part of the path."""
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"{'/' + base if base else ''}/api/charrnn/plotly-{plotly.__version__}.min.js"
+
+
+async def _plotly_js(_request):
+    # the version is in the path: a browser may keep the file as long as it likes
+    return FileResponse(PLOTLY_JS, media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+
+def routes() -> list[Route]:
+    """What app.py's st.App serves besides Streamlit itself."""
+    return [Route(plotly_js_url(), _plotly_js, methods=["GET", "HEAD"])]

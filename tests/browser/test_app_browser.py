@@ -26,6 +26,7 @@ IDLE_TIMEOUT_MS = 30_000
 TRAIN_URL = "/?num_epochs=3000&num_hiddens=64&batch_size=8&num_steps=10"
 GRAD_TITLE = t("fig.grad.title", "en")          # "Gradient L2 norm before and after clipping"
 GRAD_MATCH = "Gradient L2 norm"
+LOSS_MATCH = "Training loss"
 assert GRAD_MATCH in GRAD_TITLE
 CAP = 2000  # charrnn.figures.MAX_POINTS: long series are thinned to about this many points
 
@@ -131,7 +132,8 @@ GRAD_JS = """(match) => {
     const text = t && (typeof t === 'string' ? t : t.text);
     if (text && text.includes(match) && el._fullData && el._fullData.length) {
       const x = el._fullData[0].x || [];
-      return {n: x.length, last: x.length ? Number(x[x.length - 1]) : null};
+      return {n: x.length, last: x.length ? Number(x[x.length - 1]) : null,
+              below_fold: el.getBoundingClientRect().top - window.innerHeight};
     }
   }
   return null;
@@ -147,6 +149,30 @@ SCROLL_JS = """(match) => {
 }"""
 
 
+
+# The gradient chart's node is kept in window.__gradChart; the box of its
+# plot area is where a user drags to zoom. KEPT_JS then tells whether the
+# page still shows that very node, its x range and its last step.
+MARK_JS = """(match) => {
+  for (const el of document.querySelectorAll('.js-plotly-plot')) {
+    const t = el.layout && el.layout.title;
+    const text = t && (typeof t === 'string' ? t : t.text);
+    if (text && text.includes(match)) {
+      window.__gradChart = el;
+      el.scrollIntoView({block: 'center'});
+      const r = el.querySelector('.nsewdrag').getBoundingClientRect();
+      return {x: r.x, y: r.y, w: r.width, h: r.height};
+    }
+  }
+  return null;
+}"""
+
+KEPT_JS = """() => {
+  const el = window.__gradChart;
+  const x = el && el._fullData && el._fullData.length ? el._fullData[0].x : [];
+  return {attached: !!el && el.isConnected, range: el && el.layout ? el.layout.xaxis.range : null,
+          last: x.length ? Number(x[x.length - 1]) : null};
+}"""
 
 PICKER_JS = """() => {
   const i = document.querySelector(
@@ -242,15 +268,46 @@ def test_upload_of_a_binary_file_is_refused(page, server, artifacts):
 def test_training_streams_gradient_norm(page, server, artifacts):
     start_training(page, server)
     try:
-        # the run is young: the chart holds every step until about CAP points
-        first = poll(lambda: grad_points(page), lambda g: g is not None and g["n"] > 0, 30,
-                     f"a '{GRAD_MATCH}' chart with points")
+        loss = poll(lambda: page.evaluate(GRAD_JS, LOSS_MATCH), lambda g: g and g["n"] > 0, 30,
+                    f"a '{LOSS_MATCH}' chart with points")
+        # a chart below the fold waits to be seen before it is redrawn (a long
+        # page's charts would otherwise cost the browser CPU that training needs)
+        unseen = grad_points(page)
+        if unseen and unseen["below_fold"] > 250:   # live_plot.js: 200 px ahead
+            moved = loss["last"]
+            for _ in range(2):   # two redraws of the page: the first may be under way
+                moved = poll(lambda: page.evaluate(GRAD_JS, LOSS_MATCH),
+                             lambda g: g["last"] > max(moved, unseen["last"] or 0), 15,
+                             "the loss chart to move on")["last"]
+            assert grad_points(page)["last"] == unseen["last"], \
+                "a chart nobody can see was redrawn"
+        # ... and is current once scrolled to; the run is young: the chart
+        # holds every step until about CAP points
+        assert page.evaluate(SCROLL_JS, GRAD_MATCH)
+        seen_at = page.evaluate(GRAD_JS, LOSS_MATCH)["last"]
+        first = poll(lambda: grad_points(page), lambda g: g and g["n"] > 0
+                     and g["last"] >= seen_at, 5, "the gradient chart to catch up once seen")
         step0 = step_metric(page)
         later = poll(lambda: grad_points(page),
                      lambda g: g is not None and g["last"] > first["last"]
                      and (g["n"] > first["n"] or first["n"] >= CAP - 10),
                      15, f"the gradient-norm chart to gain points (first: {first})")
         assert later["n"] <= CAP + 10, f"the chart is not thinned: {later['n']} points"
+        # the chart is updated in place: the same node gains points, and a zoom
+        # the user chose stays while it follows the run
+        box = page.evaluate(MARK_JS, GRAD_MATCH)
+        page.mouse.move(box["x"] + 0.3 * box["w"], box["y"] + 0.5 * box["h"])
+        page.mouse.down()
+        page.mouse.move(box["x"] + 0.5 * box["w"], box["y"] + 0.5 * box["h"], steps=8)
+        page.mouse.up()
+        zoomed = page.evaluate(KEPT_JS)
+        assert zoomed["attached"] and zoomed["range"][1] < later["last"], \
+            f"dragging across the chart did not zoom it: {zoomed}"
+        kept = poll(lambda: page.evaluate(KEPT_JS), lambda k: not k["attached"] or
+                    k["last"] > zoomed["last"], 15, "the zoomed chart to gain points")
+        assert kept["attached"], "the live chart was replaced by a new one instead of updated"
+        assert kept["range"] == zoomed["range"], \
+            f"the zoom was lost: x range {kept['range']}, zoomed to {zoomed['range']}"
         poll(lambda: step_metric(page), lambda s: s is not None and s > step0, 15,
              f"the Step metric to grow past {step0}")
         assert_no_error(page, "training")
