@@ -379,5 +379,9 @@ def test_a_frozen_chart_keeps_its_figure_while_a_followed_one_moves_on(registry)
         assert rev != followed[0] and last > followed[1]
         at.toggle(key="follow_loss").set_value(True).run()
         assert drawn("chart_loss")[1] > frozen[1]
+        # frozen means no new data, not the old language
+        at.toggle(key="follow_loss").set_value(False).run()
+        at.segmented_control(key="lang").set_value("zh").run()
+        assert any("训练损失" in f["layout"]["title"]["text"] for f in live_figures(at))
     finally:
         run.stop()

@@ -74,7 +74,8 @@ def chart(key: str, build, signature=(), version=None):
 
     The chart stays on the page and is updated in place (live_plot), so zoom
     survives new data. A frozen chart is handed the very same figure every
-    redraw and is not touched at all: hover and selections stay too.
+    redraw and is not touched at all (hover and selections stay too) until
+    `signature` changes: another run, language or view.
     Following, a figure is rebuilt only when `signature` (run, language,
     options) or `version` (what its data has changed with: a step count, a
     snapshot's step) changed, and the build is shared with every other
@@ -84,7 +85,8 @@ def chart(key: str, build, signature=(), version=None):
     follow = st.toggle(tr("app.follow"), value=True, key=f"follow_{key}",
                        help=tr("app.follow.help"))
     entry = cache.get(key)
-    if entry is None or (follow and entry[0] != (signature, version)):
+    # frozen, a chart takes no new data, but another run or language is drawn
+    if entry is None or entry[0][0] != signature or (follow and entry[0][1] != version):
         fig, got = shared_figure((key, *signature), version, build)
         entry = ((signature, got), fig)  # an older frame: asked again next rerun
         cache[key] = entry

@@ -47,7 +47,8 @@ the start / end of the window; CPU as a share of one core of the server, of
 all its child processes (training runs in a worker process, see
 charrnn/worker.py) and of this client process; the answer time of GET
 /_stcore/health sampled every 0.5 s; per watcher, the chart updates it got
-(a script run that delivered at least one plotly_chart delta), the median /
+(a script run that delivered at least one chart delta: the app's live chart
+component, or a plotly_chart), the median /
 p90 seconds between them and the longest wait (including the window's ends);
 bytes received by all watchers per second (websocket message payloads; the
 server negotiates no compression).
@@ -67,6 +68,7 @@ import threading
 import time
 from pathlib import Path
 
+from charrnn.ui.live_plot import NAME as LIVE_PLOT
 from tests.load.watchers import (Sampler, cpu_seconds, descendants, fmt_value, log, measure,
                                  percentile, read_per_step, run_info, start_server,
                                  start_watchdog, stop_server, window_row)
@@ -185,7 +187,9 @@ class Watcher:
             if d.WhichOneof("type") == "new_element":
                 el = d.new_element
                 etype = el.WhichOneof("type")
-                chart = etype == "plotly_chart"
+                # the live charts are the app's component (charrnn/ui/live_plot.py)
+                chart = etype == "plotly_chart" or (
+                    etype == "bidi_component" and el.bidi_component.component_name == LIVE_PLOT)
                 if etype == "button":
                     self.buttons[el.button.id] = d.fragment_id
             if m.metadata.cacheable and m.hash and m.hash not in self.cache:
