@@ -7,6 +7,7 @@ import gzip
 import os
 import platform
 import re
+import subprocess
 import sys
 import time
 import urllib.request
@@ -16,7 +17,7 @@ import plotly
 import pytest
 
 from charrnn.ui import memory, serve
-from tests.streamlit_server import streamlit_run
+from tests.streamlit_server import REPO, streamlit_run
 
 HEAP = 64 << 20   # glibc's HEAP_MAX_SIZE on 64-bit: a non-main arena's heap
 
@@ -116,6 +117,32 @@ def test_the_live_charts_plotly_js_is_served_under_the_base_url_path(tmp_path):
             assert r.headers["Content-Type"].startswith("text/javascript")
             assert "immutable" in r.headers["Cache-Control"]  # the version is in the name
     assert body == serve.PLOTLY_JS.read_bytes()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values: Linux")
+def test_the_page_yields_to_training_workers_but_they_keep_the_servers_priority():
+    """favour_training (as app.py calls it): the threads the server makes
+    afterwards run at +UI_NICE; a worker it starts runs at its old priority."""
+    script = """
+import os, sys, threading
+from charrnn import worker
+from charrnn.ui import serve
+before = os.getpriority(os.PRIO_PROCESS, 0)
+serve.favour_training()
+seen = {}
+t = threading.Thread(target=lambda: seen.update(
+    thread=os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+t.start(); t.join()
+child = worker._popen([sys.executable, "-c", "import os; print(os.getpriority(os.PRIO_PROCESS, 0))"],
+                      stdout=-1, text=True)
+print(before, seen["thread"], int(child.communicate()[0]))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, cwd=REPO, env=dict(os.environ, CHARRNN_WORKER="process"))
+    assert out.returncode == 0, out.stderr
+    before, thread, child = map(int, out.stdout.split())
+    assert thread == min(19, before + serve.UI_NICE)
+    assert child == before
 
 
 @pytest.mark.parametrize("base, path", [
