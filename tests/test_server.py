@@ -119,11 +119,7 @@ def test_the_live_charts_plotly_js_is_served_under_the_base_url_path(tmp_path):
     assert body == serve.PLOTLY_JS.read_bytes()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values: Linux")
-def test_the_page_yields_to_training_workers_but_they_keep_the_servers_priority():
-    """favour_training (as app.py calls it): the threads the server makes
-    afterwards run at +UI_NICE; a worker it starts runs at its old priority."""
-    script = """
+_NICE_SCRIPT = """
 import os, sys, threading
 from charrnn import worker
 from charrnn.ui import serve
@@ -137,12 +133,33 @@ child = worker._popen([sys.executable, "-c", "import os; print(os.getpriority(os
                       stdout=-1, text=True)
 print(before, seen["thread"], int(child.communicate()[0]))
 """
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=120, cwd=REPO, env=dict(os.environ, CHARRNN_WORKER="process"))
+
+
+def _nice_after_favour_training(ui_nice: str):
+    """(nice before, of a thread started after favour_training, of a worker)"""
+    out = subprocess.run([sys.executable, "-c", _NICE_SCRIPT], capture_output=True, text=True,
+                         timeout=120, cwd=REPO, env=dict(os.environ, CHARRNN_WORKER="process",
+                                                         CHARRNN_UI_NICE=ui_nice))
     assert out.returncode == 0, out.stderr
-    before, thread, child = map(int, out.stdout.split())
-    assert thread == min(19, before + serve.UI_NICE)
+    return tuple(map(int, out.stdout.split())), out.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values: Linux")
+def test_with_ui_nice_the_page_yields_to_training_workers_not_they_to_it():
+    """CHARRNN_UI_NICE=10 (as app.py calls favour_training): the threads the
+    server makes afterwards run 10 lower; a worker it starts keeps the old priority."""
+    (before, thread, child), _ = _nice_after_favour_training("10")
+    assert thread == min(19, before + 10)
     assert child == before
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values: Linux")
+@pytest.mark.parametrize("value, message", [("", False), ("0", False), ("fast", True),
+                                            ("25", True)])
+def test_by_default_or_with_a_bad_ui_nice_every_thread_keeps_its_priority(value, message):
+    (before, thread, child), err = _nice_after_favour_training(value)
+    assert thread == child == before
+    assert ("CHARRNN_UI_NICE" in err and "0 to 19" in err) == message, err
 
 
 @pytest.mark.parametrize("base, path", [

@@ -3,8 +3,8 @@
 Why app.py is an `st.App` at all: charrnn/ui/memory.py. The one thing the
 plain `streamlit run` does that `st.App`'s server does not is to open a
 browser tab on a desktop; `lifespan` does it. `routes` serves the one file
-the app adds: plotly.js, for the live charts. `favour_training` gives the
-training workers the CPU first.
+the app adds: plotly.js, for the live charts. `favour_training` can give
+the training workers the CPU first (CHARRNN_UI_NICE).
 """
 from __future__ import annotations
 
@@ -26,14 +26,27 @@ from .. import worker
 
 _WILDCARD = {"", "0.0.0.0", "::"}
 
-# How much lower the server's threads run than its training workers. On a
-# laptop the browser, the server and training share a few cores; when they
-# collide, a worker at the same priority waits its turn: 2.6 s of every 20
-# on two cores (/proc/<pid>/schedstat), most of what separated the app from
-# the CLI. At +10 the server gets a tenth of a contended core's time, and a
-# core to itself whenever one is idle, which is most of the time: a page
-# needs little CPU (tests/bench/RESULTS.md, section 14).
-UI_NICE = 10
+# How much lower the server's threads may run than its training workers
+# (CHARRNN_UI_NICE, 0-19; off by default). On a laptop the browser, the server
+# and training share a few cores; when they collide, a worker at the same
+# priority waits its turn: 2.6 s of every 20 on two cores
+# (/proc/<pid>/schedstat), most of what separated the app from the CLI. At
+# +10 the app ran at 0.90-0.92x of the CLI instead of 0.84x with Chromium on
+# the same two cores (tests/bench/RESULTS.md, section 14). Not the default:
+# the page then gets a tenth of a contended core, and in one of two CI runs a
+# Stop pressed just after Start was lost (a slower rerun racing the live
+# fragment's timer); the controls should leave that fragment first.
+def ui_nice() -> int:
+    raw = os.environ.get("CHARRNN_UI_NICE", "").strip()
+    try:
+        value = int(raw or 0)
+        if not 0 <= value <= 19:
+            raise ValueError
+    except ValueError:
+        print(f"CHARRNN_UI_NICE={raw!r} is not a whole number from 0 to 19; "
+              "the page keeps the training workers' priority.", file=sys.stderr)
+        return 0
+    return value
 
 
 def local_url() -> str:
@@ -50,8 +63,8 @@ def local_url() -> str:
 
 
 def favour_training():
-    """Lower this thread's priority, and so that of every thread it starts
-    later (Linux: a nice value is per thread, and a new thread inherits its
+    """With CHARRNN_UI_NICE set: lower this thread's priority by that much,
+    and so that of every thread it starts later (Linux: a nice value is per thread, and a new thread inherits its
     creator's), but not that of the training workers: they are forked by a
     thread started first, at the server's priority. Called once, where
     `streamlit run` imports app.py, before the server starts its threads.
@@ -59,15 +72,14 @@ def favour_training():
     Linux only: elsewhere the nice value is the whole process's, so the
     workers would inherit it. Not with training in a thread
     (CHARRNN_WORKER=thread): training would be lowered with the page."""
-    if not sys.platform.startswith("linux") or worker.mode() != "process":
+    lower = ui_nice()
+    if not lower or not sys.platform.startswith("linux") or worker.mode() != "process":
         return
     worker.start_launcher()
-    # compressed now, at the server's priority, before anyone asks for it
-    threading.Thread(target=plotly_js_gzipped, name="gzip-plotly", daemon=True).start()
     tid = threading.get_native_id()
     try:
         nice = os.getpriority(os.PRIO_PROCESS, tid)
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, nice + UI_NICE))
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, nice + lower))
     except OSError:
         pass   # a sandbox that forbids it: everything keeps one priority
 
@@ -104,9 +116,9 @@ _gzip_lock = threading.Lock()
 def plotly_js_gzipped() -> bytes:
     """plotly.js compressed, once per server. Streamlit's middleware would
     compress the 4.8 MB at level 9 on every request: half a second of CPU,
-    which a server whose threads yield to training (favour_training) took
-    over 20 s to find while a run trained, and a fresh tab's charts stayed
-    blank meanwhile."""
+    which a server whose threads yielded to training (favour_training) took
+    over 20 s to find while a run trained: a fresh tab's charts stayed blank
+    meanwhile."""
     global _gzipped
     with _gzip_lock:
         if _gzipped is None:
@@ -127,4 +139,6 @@ async def _plotly_js(request):
 
 def routes() -> list[Route]:
     """What app.py's st.App serves besides Streamlit itself."""
+    # compressed now, before anyone asks for it
+    threading.Thread(target=plotly_js_gzipped, name="gzip-plotly", daemon=True).start()
     return [Route(plotly_js_url(), _plotly_js, methods=["GET", "HEAD"])]
