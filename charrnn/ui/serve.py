@@ -26,17 +26,19 @@ from .. import worker
 
 _WILDCARD = {"", "0.0.0.0", "::"}
 
+
 # How much lower the server's threads may run than its training workers
 # (CHARRNN_UI_NICE, 0-19; off by default). On a laptop the browser, the server
 # and training share a few cores; when they collide, a worker at the same
 # priority waits its turn: 2.6 s of every 20 on two cores
 # (/proc/<pid>/schedstat), most of what separated the app from the CLI. At
-# +10 the app ran at 0.90-0.92x of the CLI instead of 0.84x with Chromium on
-# the same two cores (tests/bench/RESULTS.md, section 14). Not the default:
-# the page then gets a tenth of a contended core, and in one of two CI runs a
-# Stop pressed just after Start was lost (a slower rerun racing the live
-# fragment's timer); the controls should leave that fragment first.
+# +10 the app ran at 0.90-0.92x of the CLI instead of 0.83-0.85x with
+# Chromium on the same two cores (tests/bench/RESULTS.md, section 14). Not the
+# default: the page then gets a tenth of a contended core, and in one of two
+# CI runs a Stop pressed just after Start was lost (a slower rerun racing the
+# live fragment's timer); the controls should leave that fragment first.
 def ui_nice() -> int:
+    """CHARRNN_UI_NICE, or 0 (with one line on stderr) when it is not 0-19."""
     raw = os.environ.get("CHARRNN_UI_NICE", "").strip()
     try:
         value = int(raw or 0)
@@ -64,10 +66,11 @@ def local_url() -> str:
 
 def favour_training():
     """With CHARRNN_UI_NICE set: lower this thread's priority by that much,
-    and so that of every thread it starts later (Linux: a nice value is per thread, and a new thread inherits its
-    creator's), but not that of the training workers: they are forked by a
-    thread started first, at the server's priority. Called once, where
-    `streamlit run` imports app.py, before the server starts its threads.
+    and so that of every thread it starts later (Linux: a nice value is per
+    thread, and a new thread inherits its creator's), but not that of the
+    training workers: they are forked by a thread started first, at the
+    server's priority. Called once, where `streamlit run` imports app.py,
+    before the server starts its threads.
 
     Linux only: elsewhere the nice value is the whole process's, so the
     workers would inherit it. Not with training in a thread
