@@ -8,7 +8,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from charrnn.config import RunConfig
-from charrnn.ui import live, live_plot
+from charrnn.ui import live
 from tests.charts import array, live_figures
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -365,8 +365,8 @@ def test_a_frozen_chart_keeps_its_figure_while_a_followed_one_moves_on(registry)
 
         def drawn(key):   # (revision, last step) of a live chart on the page
             [c] = [c for c in at.get("bidi_component") if c.proto.id.endswith(key)]
-            fig = live_plot.figure_of(c.proto.bytes)
-            return json.loads(c.proto.bytes)["rev"], float(array(fig["data"][0]["x"])[-1])
+            sent = json.loads(c.proto.bytes)
+            return sent["rev"], float(array(sent["fig"]["data"][0]["x"])[-1])
 
         at.toggle(key="follow_loss").set_value(False).run()
         frozen, followed = drawn("chart_loss"), drawn("chart_gradnorm")
