@@ -51,6 +51,13 @@ replay_slot = st.container()
 replay = not run.is_active and run.log.num_steps_logged > 1 and replay_slot.toggle(
     ui.tr("train.replay"), key=f"replay_{run.id}", help=ui.tr("train.replay.help"))
 playing = replay and st.session_state.get(f"replay_play_{run.id}", False)
+# status and buttons outside the live fragment (see run_header), in a slot
+# that is there for every run, like the toggle's
+header_slot = st.container()
+shown = None
+if not replay:
+    with header_slot:
+        shown = ui.run_header(run)
 
 
 def _upto(cols, upto):
@@ -63,7 +70,10 @@ def _upto(cols, upto):
 
 @st.fragment(run_every=0.5 if playing else every)
 def live():
-    ui.end_polling(run, every)  # the run ended: stop polling, refresh the controls
+    if shown is not None:  # the run ended or its header changed: rerun the page
+        ui.follow_run(run, every, shown)
+    else:
+        ui.end_polling(run, every)
     log = run.log
     upto = None
     if replay:
@@ -79,7 +89,7 @@ def live():
             st.session_state[f"replay_play_{run.id}"] = False
             st.rerun(scope="app")
     else:
-        ui.run_header(run)
+        ui.run_progress(run)
     sig = (run.id, lang, present, upto)  # versions: what each chart's data changes with
     steps = _upto(log.step_columns(), upto)
     epochs = _upto(log.epoch_columns(), upto)

@@ -5,10 +5,9 @@ tame_malloc()   # first, before this process's threads make more malloc arenas
 
 from .core import (can_control, error_text, fmt, get_registry, lang, page_run,  # noqa: E402
                    present, run_picker, setup_page, status_badge, tr)
-from .live import chart, end_polling, live_every, run_header  # noqa: E402
+from .live import chart, end_polling, follow_run, live_every, run_header, run_progress  # noqa: E402
 from .nav import ensure_navigation  # noqa: E402
 
 __all__ = ["can_control", "chart", "end_polling", "ensure_navigation", "error_text", "fmt",
-           "get_registry",
-           "lang", "live_every", "page_run", "present", "run_header", "run_picker",
-           "setup_page", "status_badge", "tr"]
+           "follow_run", "get_registry", "lang", "live_every", "page_run", "present",
+           "run_header", "run_picker", "run_progress", "setup_page", "status_badge", "tr"]

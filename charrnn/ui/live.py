@@ -121,13 +121,33 @@ def _control_buttons(run: Run):
                    width="stretch", help=tr("app.ctl.delete.help"))
 
 
-def run_header(run: Run, controls=True):
-    """Status (always visible), controls for who may control, progress."""
+def header_state(run: Run) -> tuple:
+    """What the header outside the live fragment shows: when it changes, the
+    page reruns whole (see `follow_run`)."""
+    return (run.status, run.message, repr(run.reason), run.info.get("warning"))
+
+
+def follow_run(run: Run, every, shown: tuple):
+    """Inside the Train page's live fragment: `end_polling`, and a full rerun
+    once the header outside the fragment no longer says what it showed
+    (`shown`): paused from another tab, queued -> running, a worker's warning."""
+    end_polling(run, every)
+    if header_state(run) != shown:
+        st.rerun(scope="app")
+
+
+def run_header(run: Run, controls=True) -> tuple:
+    """Status, messages and, for who may control, the run's buttons. Drawn
+    OUTSIDE the live fragment: a click on a button inside a fragment that
+    reruns every second waits for the rerun under way, and on a busy machine
+    a Stop pressed just after Start was lost (streamlit/streamlit#10928). A
+    button outside interrupts whatever runs. Returns `header_state` as drawn."""
+    shown = header_state(run)
     st.markdown(f"### {status_badge(run.status)} {run.name}")
-    # Messages and the progress bar come and go; each has a container that is
-    # always there, so what follows keeps its place on the page. Otherwise,
-    # while the fragment reruns, the browser shows the previous rerun's
-    # buttons beside the new ones (two "Pause", one of them stale).
+    # Messages come and go; they have a container that is always there, so
+    # what follows keeps its place on the page. Otherwise, while the page
+    # reruns, the browser shows the previous run's buttons beside the new
+    # ones (two "Pause", one of them stale).
     notes = st.container()
     # an ended run says where and why, in the reader's language when it can
     message = tr(run.reason["key"], **run.reason) if run.reason else run.message
@@ -139,6 +159,12 @@ def run_header(run: Run, controls=True):
         notes.warning(run.info["warning"])
     if controls and can_control():
         _control_buttons(run)
+    return shown
+
+
+def run_progress(run: Run):
+    """Progress bar and the numbers under it: these change every step, so they
+    live in the live fragment."""
     p = run.progress()
     bar = st.container()
     if p["total_steps"]:

@@ -3,7 +3,7 @@
 Why app.py is an `st.App` at all: charrnn/ui/memory.py. The one thing the
 plain `streamlit run` does that `st.App`'s server does not is to open a
 browser tab on a desktop; `lifespan` does it. `routes` serves the one file
-the app adds: plotly.js, for the live charts. `favour_training` can give
+the app adds: plotly.js, for the live charts. `favour_training` gives
 the training workers the CPU first (CHARRNN_UI_NICE).
 """
 from __future__ import annotations
@@ -27,27 +27,33 @@ from .. import worker
 _WILDCARD = {"", "0.0.0.0", "::"}
 
 
-# How much lower the server's threads may run than its training workers
-# (CHARRNN_UI_NICE, 0-19; off by default). On a laptop the browser, the server
-# and training share a few cores; when they collide, a worker at the same
-# priority waits its turn: 2.6 s of every 20 on two cores
+# How much lower the server's threads run than its training workers
+# (CHARRNN_UI_NICE, 0-19, default 10; 0 turns it off). On a laptop the
+# browser, the server and training share a few cores; when they collide, a
+# worker at the same priority waits its turn: 2.6 s of every 20 on two cores
 # (/proc/<pid>/schedstat), most of what separated the app from the CLI. At
 # +10 the app ran at 0.90-0.92x of the CLI instead of 0.83-0.85x with
-# Chromium on the same two cores (tests/bench/RESULTS.md, section 14). Not the
-# default: the page then gets a tenth of a contended core, and in one of two
-# CI runs a Stop pressed just after Start was lost (a slower rerun racing the
-# live fragment's timer); the controls should leave that fragment first.
+# Chromium on the same two cores (tests/bench/RESULTS.md, sections 14-15).
+# The page then gets a tenth of a contended core, enough for its reruns
+# (clicks answered in 0.2 s median); the run's buttons are outside the live
+# fragment, whose slower reruns once held a Stop back (charrnn/ui/live.py).
+UI_NICE_DEFAULT = 10
+
+
 def ui_nice() -> int:
-    """CHARRNN_UI_NICE, or 0 (with one line on stderr) when it is not 0-19."""
+    """CHARRNN_UI_NICE, or the default (with one line on stderr when the value
+    is not a whole number from 0 to 19)."""
     raw = os.environ.get("CHARRNN_UI_NICE", "").strip()
+    if not raw:
+        return UI_NICE_DEFAULT
     try:
-        value = int(raw or 0)
+        value = int(raw)
         if not 0 <= value <= 19:
             raise ValueError
     except ValueError:
         print(f"CHARRNN_UI_NICE={raw!r} is not a whole number from 0 to 19; "
-              "the page keeps the training workers' priority.", file=sys.stderr)
-        return 0
+              f"using {UI_NICE_DEFAULT}.", file=sys.stderr)
+        return UI_NICE_DEFAULT
     return value
 
 
@@ -65,9 +71,9 @@ def local_url() -> str:
 
 
 def favour_training():
-    """With CHARRNN_UI_NICE set: lower this thread's priority by that much,
-    and so that of every thread it starts later (Linux: a nice value is per
-    thread, and a new thread inherits its creator's), but not that of the
+    """Lower this thread's priority by `ui_nice()`, and so that of every
+    thread it starts later (Linux: a nice value is per thread, and a new
+    thread inherits its creator's), but not that of the
     training workers: they are forked by a thread started first, at the
     server's priority. Called once, where `streamlit run` imports app.py,
     before the server starts its threads.

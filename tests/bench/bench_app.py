@@ -13,8 +13,8 @@ What it measures (medians; no timed assertions, this is a report):
 2. start -> first chart point: click "Start training" (settings from the URL
    query string) and time, in the page, until the loss chart
    (`.js-plotly-plot` whose title contains "Training loss") has a point.
-3. click latency while training: Pause <-> Resume (a fragment rerun) and the
-   language switch English <-> 中文 (a full rerun): from the click, dispatched
+3. click latency while training: Pause <-> Resume and the
+   language switch English <-> 中文 (both full reruns): from the click, dispatched
    in the page, until the answer is on screen (the other label appears), and
    until the rerun finished (Streamlit's status widget gone).
 4. tokens/s with the browser watching vs the CLI (`python -m charrnn train
@@ -404,7 +404,7 @@ def phase_clicks(page, server, hidden, n):
                   ".click(); }", t("cfg.start", "en"))
     poll(lambda: step_metric(page), lambda s: s is not None and s > 20, 60, "steps > 20")
     pause, resume = t("app.ctl.pause", "en"), t("app.ctl.resume", "en")
-    res = {"pause/resume (fragment rerun)": [], "language en<->zh (full rerun)": []}
+    res = {"pause/resume (full rerun)": [], "language en<->zh (full rerun)": []}
     idle = {k: [] for k in res}
     rng = random.Random(0)
     for i in range(n):
@@ -414,8 +414,8 @@ def phase_clicks(page, server, hidden, n):
                                      "waitText": b, "timeout": 15_000})
         if "error" in r:
             raise RuntimeError(f"click {a}: {r['error']}")
-        res["pause/resume (fragment rerun)"].append(r["ms"])
-        idle["pause/resume (fragment rerun)"].append(r["idle_ms"])
+        res["pause/resume (full rerun)"].append(r["ms"])
+        idle["pause/resume (full rerun)"].append(r["idle_ms"])
     if status(page) == "paused":
         page.evaluate(CLICK_JS, {"clickSel": MAIN_BTN, "clickText": resume, "waitSel": MAIN_BTN,
                                  "waitText": pause, "timeout": 15_000})

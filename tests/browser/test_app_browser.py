@@ -361,6 +361,33 @@ def test_pause_step_resume_stop(page, server, artifacts):
             stop_training(page)
 
 
+def test_a_pause_in_another_tab_changes_the_buttons_here(page, server, artifacts):
+    """The run's buttons sit outside the live fragment (a click inside one can
+    wait behind its rerun). Each tab must still swap Pause for Resume when
+    the run is paused from another tab, and back."""
+    start_training(page, server)
+    other = page.context.new_page()
+    try:
+        other.goto(page.url, timeout=LOAD_TIMEOUT_MS)
+        wait_loaded(other)
+        poll(lambda: status(other), lambda s: s == "running", 20, "the other tab to see running")
+        control(other, "app.ctl.pause").click()
+        poll(lambda: status(page), lambda s: s == "paused", 15, "this tab's badge to say paused")
+        poll(lambda: control(page, "app.ctl.resume").count(), lambda n: n == 1, 15,
+             "this tab's Resume button")
+        assert control(page, "app.ctl.pause").count() == 0, "a stale Pause beside Resume"
+        assert control(page, "app.ctl.step").is_enabled(), "Step stayed disabled while paused"
+        shot(page, artifacts, "paused_elsewhere")
+        control(page, "app.ctl.resume").click()
+        poll(lambda: status(other), lambda s: s == "running", 15, "the other tab to say running")
+        poll(lambda: control(other, "app.ctl.pause").count(), lambda n: n == 1, 15,
+             "the other tab's Pause button")
+        assert control(other, "app.ctl.resume").count() == 0, "a stale Resume beside Pause"
+    finally:
+        other.close()
+        stop_training(page)
+
+
 def test_start_after_a_finished_run_shows_one_set_of_controls(page, server, artifacts):
     """Start while a stopped run is shown: the page swaps the stopped run for
     the new one. The stopped run's buttons must not linger beside the new
