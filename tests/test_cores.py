@@ -28,14 +28,18 @@ def cores():
     torch.set_num_threads(saved[2])
 
 
-def _step(model, X, Y, H0, cores, **kw):
+def _step(model, X, Y, H0, cores, probe=True, **kw):
     model.cores = cores
-    return model.forward_backward(X, Y, (H0,), probe=True, **kw)
+    return model.forward_backward(X, Y, (H0,), probe=probe, **kw)
 
 
-@pytest.mark.parametrize("activation,warmup", [("tanh", 0), ("relu", 0), ("tanh", 6)])
+@pytest.mark.parametrize("activation,warmup,probe", [
+    ("tanh", 0, True), ("relu", 0, True), ("tanh", 6, True),
+    # probe lanes: all in the first group, all in the last one (their group's
+    # output is used as is), and across groups out of order (gathered)
+    ("tanh", 0, (0, 2)), ("tanh", 6, (5, 6)), ("tanh", 0, (5, 1, 3))])
 @pytest.mark.parametrize("n", [2, 3])
-def test_rows_split_over_cores_give_the_same_step(activation, warmup, n):
+def test_rows_split_over_cores_give_the_same_step(activation, warmup, probe, n):
     """7 rows in 2 or 3 groups (uneven): loss, every gradient, the carried
     state and the probes equal the one-group step (only the order of float
     additions differs)."""
@@ -45,8 +49,8 @@ def test_rows_split_over_cores_give_the_same_step(activation, warmup, n):
     X = torch.randint(0, 28, (7, 10 + warmup), generator=g)
     Y = torch.randint(0, 28, (7, 10), generator=g)
     H0 = torch.randn(7, 48, generator=g) * 0.5
-    one = _step(model, X, Y, H0, 1, warmup=warmup)
-    split = _step(model, X, Y, H0, n, warmup=warmup)
+    one = _step(model, X, Y, H0, 1, probe, warmup=warmup)
+    split = _step(model, X, Y, H0, n, probe, warmup=warmup)
     torch.testing.assert_close(split.loss, one.loss, rtol=1e-6, atol=1e-7)
     for a, b in zip(split.grads, one.grads):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)

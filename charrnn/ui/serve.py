@@ -73,10 +73,10 @@ def local_url() -> str:
 def favour_training():
     """Lower this thread's priority by `ui_nice()`, and so that of every
     thread it starts later (Linux: a nice value is per thread, and a new
-    thread inherits its creator's), but not that of the
-    training workers: they are forked by a thread started first, at the
-    server's priority. Called once, where `streamlit run` imports app.py,
-    before the server starts its threads.
+    thread inherits its creator's), but not that of the training workers:
+    they are forked by a thread started first, at the server's priority.
+    Called once, where `streamlit run` imports app.py, before the server
+    starts its threads.
 
     Linux only: elsewhere the nice value is the whole process's, so the
     workers would inherit it. Not with training in a thread
