@@ -229,6 +229,9 @@ def _watch_then_stop(keyed_server, contexts, artifacts):
               f"the presenter's step count to grow past {p1}")
     assert working_controls(viewer) == [], working_controls(viewer)
     assert t("app.ctl.stop", "en") in working_controls(presenter), "the presenter cannot stop"
+    # a fresh tab loads plotly.js (4.8 MB) from a server that yields to training
+    poll(lambda: viewer.locator(".js-plotly-plot").count(), lambda n: n >= 2, 30,
+         "the viewer's live charts to be drawn")
     viewer.screenshot(path=str(artifacts / "hardening_viewer.png"))
 
     # every tab closes: the run trains on without watchers
