@@ -265,27 +265,21 @@ def _group(run, keep, args):
 
 @functools.lru_cache(maxsize=64)
 def _kept_rows(groups: tuple, rows: tuple):
-    """Per row group, (where in the kept rows, which of its own rows): worked out
-    once per lanes and row groups (each small torch op is microseconds of Python
-    holding the GIL, and a probed step at 128 hidden units takes 1.5 ms)."""
-    out = []
-    for a, b in groups:
+    """Per row group, (where in the kept rows, which of its own rows), and the
+    group that holds every kept row or None: worked out once per lanes and row
+    groups (each small torch op is microseconds of Python holding the GIL, and
+    a probed step at 128 hidden units takes 1.5 ms). The holder's own kept
+    rows are all of them, in order, so its output serves as is: no tensors
+    to gather them in, no copies (2% of a probed step at 128 hidden units).
+    The default lanes 0-3 sit in the first group."""
+    out, holder = [], None
+    for i, (a, b) in enumerate(groups):
         at = [j for j, r in enumerate(rows) if a <= r < b]
         out.append((torch.tensor(at, dtype=torch.long),
                     torch.tensor([rows[j] - a for j in at], dtype=torch.long)))
-    return out
-
-
-@functools.lru_cache(maxsize=64)
-def _holder(groups: tuple, rows: tuple) -> Optional[int]:
-    """The row group that holds every kept row (the default lanes 0-3 sit in
-    the first), or None. Its own kept rows are then all of them, in order,
-    so its output serves as is: no tensors to gather them in, no copies
-    (those cost 2% of a probed step at 128 hidden units)."""
-    for i, (a, b) in enumerate(groups):
-        if rows and all(a <= r < b for r in rows):
-            return i
-    return None
+        if rows and len(at) == len(rows):
+            holder = i
+    return out, holder
 
 
 def row_groups(B: int, cores: int) -> List[Tuple[int, int]]:
@@ -310,7 +304,10 @@ def forward_backward(params, X, Y, H0, relu: bool, warmup: int = 0, probe=False,
     groups = row_groups(X.shape[0], cores if cpu else 1)
     if len(groups) == 1:
         B = X.shape[0]
-        keep = None if rows is None else _kept_rows(((0, B),), rows)[0][1].to(X.device)
+        keep = None
+        if rows is not None:
+            (_, own), = _kept_rows(((0, B),), rows)[0]   # the rows themselves
+            keep = own.to(X.device)
         loss_sum, *grads, HT, Hs, dH, H_in = _group(
             run, None, (X, Y, H0, 0, B, *params, N, warmup, relu, cpu, on, keep))
         if not on:
@@ -318,9 +315,8 @@ def forward_backward(params, X, Y, H0, relu: bool, warmup: int = 0, probe=False,
         return loss_sum / N, grads, (HT,), Hs, dH, H_in
     if rows is None:
         rows = tuple(range(X.shape[0])) if on else ()
-    where = _kept_rows(tuple(groups), rows)
+    where, holder = _kept_rows(tuple(groups), rows)
     keeps = [None] * len(groups)
-    holder = _holder(tuple(groups), rows) if on else None
     if on and holder is None:
         L = X.shape[1] - warmup
         Hs_all = H0.new_empty((L, len(rows), H0.shape[1]))

@@ -70,10 +70,7 @@ def _upto(cols, upto):
 
 @st.fragment(run_every=0.5 if playing else every)
 def live():
-    if shown is not None:  # the run ended or its header changed: rerun the page
-        ui.follow_run(run, every, shown)
-    else:
-        ui.end_polling(run, every)
+    ui.follow_run(run, every, shown)  # the run ended or its header changed: rerun the page
     log = run.log
     upto = None
     if replay:

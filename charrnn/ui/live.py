@@ -127,12 +127,13 @@ def header_state(run: Run) -> tuple:
     return (run.status, run.message, repr(run.reason), run.info.get("warning"))
 
 
-def follow_run(run: Run, every, shown: tuple):
+def follow_run(run: Run, every, shown: tuple | None):
     """Inside the Train page's live fragment: `end_polling`, and a full rerun
     once the header outside the fragment no longer says what it showed
-    (`shown`): paused from another tab, queued -> running, a worker's warning."""
+    (`shown`, None when no header is drawn): paused from another tab,
+    queued -> running, a worker's warning."""
     end_polling(run, every)
-    if header_state(run) != shown:
+    if shown is not None and header_state(run) != shown:
         st.rerun(scope="app")
 
 
