@@ -225,17 +225,29 @@ def start_training(page, base):
     start = page.get_by_test_id("stSidebar").get_by_role("button", name=t("cfg.start", "en"),
                                                          exact=True)
     start.click()
-    poll(lambda: status(page), lambda s: s == "running", 20, "the run to be running")
+    # While the page swaps a shown (stopped) run for the new one, the new
+    # badge can sit beside the old run's buttons and numbers for a moment:
+    # an enabled Pause is the new run's own.
+    poll(lambda: (status(page), enabled(control(page, "app.ctl.pause"))),
+         lambda s: s == ("running", True), 20, "the run to be running with Pause enabled")
     poll(lambda: step_metric(page), lambda s: s is not None and s > 0, 30,
          "the Step metric to leave 0")
 
 
+def enabled(button) -> bool:
+    return button.count() == 1 and button.is_enabled()
+
+
 def stop_training(page):
+    """Press Stop once it is the active run's (a stale, disabled one may still
+    show), then wait for the badge to say the run ended."""
     stop = control(page, "app.ctl.stop")
-    if stop.count() and stop.is_enabled():
+    ended = ("stopped", "finished")
+    state = poll(lambda: (status(page), enabled(stop)), lambda s: s[0] in ended or s[1], 20,
+                 "an enabled Stop or an ended run")
+    if state[0] not in ended:
         stop.click()
-    poll(lambda: status(page), lambda s: s in ("stopped", "finished"), 20,
-         "the run to stop")
+    poll(lambda: status(page), lambda s: s in ended, 20, "the run to stop")
 
 
 # -------------------------------------------------------------------- tests
