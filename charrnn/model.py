@@ -155,13 +155,14 @@ class ScratchRNN:
             for n, p in zip(self.param_names, self.params):
                 p.copy_(sd[n])
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def forward_backward(self, X, Y, state, probe=False, warmup=0):
         """One minibatch: charrnn/bptt.py's exact hand-written BPTT, its rows
         split over `self.cores` CPU threads. With `warmup` w, the first w steps
         of X only carry the state (no output, no loss) while the gradient still
         flows through them: backpropagation through earlier minibatches (no
-        detach)."""
+        detach). What it returns are inference tensors (see bptt._group):
+        read them anywhere, change them in place only in inference mode."""
         loss, grads, st, Hs, dH, H_in = bptt.forward_backward(
             self.params, X, Y, state[0], self.activation != "tanh", warmup, probe, self.cores)
         out = StepOut(loss, grads, st)

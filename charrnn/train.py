@@ -76,7 +76,8 @@ def grad_clipping(grads, theta):
     norm = torch.sqrt(sq.sum())
     if theta is not None:
         scale = torch.clamp(theta / norm, max=1.0)
-        torch._foreach_mul_(grads, scale)
+        with torch.inference_mode():   # the scratch model's gradients are inference tensors
+            torch._foreach_mul_(grads, scale)
     return norm, sq
 
 

@@ -209,6 +209,30 @@ def test_training_follows_the_seeds_loss_curve(random_iter):
         torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-3, atol=1e-5)
 
 
+def test_d2ls_own_loop_continues_from_a_model_we_trained():
+    """Our step runs in inference mode (it skips autograd's dispatch); the
+    model it trains must stay an ordinary one. d2l's autograd loop takes over
+    after two epochs and its third epoch matches d2l's own third."""
+    trainer = Trainer(RunConfig(**TWO_EPOCHS).validate())
+    for _ in trainer.events():
+        pass
+    ours = trainer.model.params
+    assert not any(p.is_inference() for p in ours) and all(p.requires_grad for p in ours)
+    _, ref = seeds_two_epochs(False)
+    corpus, vocab = seed.load_corpus_time_machine(BOOK, TWO_EPOCHS["max_tokens"])
+    third = []
+    for net_params in (ours, ref.params):
+        random.seed(11)   # the same offset into the book for both
+        net = seed.RNNModelScratch(len(vocab), TWO_EPOCHS["num_hiddens"], "cpu",
+                                   lambda *_: net_params, seed.init_rnn_state, seed.rnn)
+        third.append(seed.train_epoch_ch8(
+            net, seed.seq_data_iter_sequential(corpus, TWO_EPOCHS["batch_size"],
+                                               TWO_EPOCHS["num_steps"]),
+            torch.nn.CrossEntropyLoss(), lambda batch_size: seed.sgd(net_params, 1.0, batch_size),
+            "cpu", False))
+    assert third[0] == pytest.approx(third[1], rel=1e-4)
+
+
 def test_records_hold_the_probes():
     cfg = RunConfig(num_hiddens=32, num_epochs=1, max_tokens=2000, batch_size=4,
                     num_steps=8, theta=0.01, snapshot_every=5, probe_lanes=(0, 2)).validate()
