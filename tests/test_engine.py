@@ -220,16 +220,15 @@ def test_d2ls_own_loop_continues_from_a_model_we_trained():
     assert not any(p.is_inference() for p in ours) and all(p.requires_grad for p in ours)
     _, ref = seeds_two_epochs(False)
     corpus, vocab = seed.load_corpus_time_machine(BOOK, TWO_EPOCHS["max_tokens"])
-    third = []
+    c, third = TWO_EPOCHS, []
     for net_params in (ours, ref.params):
         random.seed(11)   # the same offset into the book for both
-        net = seed.RNNModelScratch(len(vocab), TWO_EPOCHS["num_hiddens"], "cpu",
+        net = seed.RNNModelScratch(len(vocab), c["num_hiddens"], "cpu",
                                    lambda *_: net_params, seed.init_rnn_state, seed.rnn)
         third.append(seed.train_epoch_ch8(
-            net, seed.seq_data_iter_sequential(corpus, TWO_EPOCHS["batch_size"],
-                                               TWO_EPOCHS["num_steps"]),
-            torch.nn.CrossEntropyLoss(), lambda batch_size: seed.sgd(net_params, 1.0, batch_size),
-            "cpu", False))
+            net, seed.seq_data_iter_sequential(corpus, c["batch_size"], c["num_steps"]),
+            torch.nn.CrossEntropyLoss(),
+            lambda batch_size: seed.sgd(net_params, c["lr"], batch_size), "cpu", False))
     assert third[0] == pytest.approx(third[1], rel=1e-4)
 
 
