@@ -218,6 +218,10 @@ def control(page, label_key):
         "button", name=t(label_key, "en"), exact=True)
 
 
+def enabled(button) -> bool:
+    return button.count() == 1 and button.is_enabled()
+
+
 def start_training(page, base):
     page.goto(base + TRAIN_URL, timeout=LOAD_TIMEOUT_MS)
     wait_loaded(page)
@@ -232,10 +236,6 @@ def start_training(page, base):
          lambda s: s == ("running", True), 20, "the run to be running with Pause enabled")
     poll(lambda: step_metric(page), lambda s: s is not None and s > 0, 30,
          "the Step metric to leave 0")
-
-
-def enabled(button) -> bool:
-    return button.count() == 1 and button.is_enabled()
 
 
 def stop_training(page):
