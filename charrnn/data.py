@@ -246,9 +246,13 @@ def load_corpus(corpus: str = "timemachine", tokens: str = "d2l", max_tokens: in
 
 
 # --------------------------------------------------------------- minibatches
-def seq_data_iter_random(corpus, batch_size, num_steps, rng):
-    """d2l's random sampling: a random offset, shuffled subsequences."""
-    corpus = corpus[rng.randint(0, num_steps - 1):]
+def seq_data_iter_random(corpus, batch_size, num_steps, rng, offset=None):
+    """d2l's random sampling: a random offset, shuffled subsequences.
+
+    `offset` fixes the start offset instead of drawing it (the diagram's printout)."""
+    if offset is None:
+        offset = rng.randint(0, num_steps - 1)
+    corpus = corpus[offset:]
     num_subseqs = (len(corpus) - 1) // num_steps
     initial_indices = list(range(0, num_subseqs * num_steps, num_steps))
     rng.shuffle(initial_indices)
@@ -261,9 +265,10 @@ def seq_data_iter_random(corpus, batch_size, num_steps, rng):
         yield X, Y
 
 
-def seq_data_iter_sequential(corpus, batch_size, num_steps, rng):
+def seq_data_iter_sequential(corpus, batch_size, num_steps, rng, offset=None):
     """d2l's sequential partitioning: row i of batch k+1 continues row i of batch k."""
-    offset = rng.randint(0, num_steps)
+    if offset is None:
+        offset = rng.randint(0, num_steps)
     num_tokens = ((len(corpus) - offset - 1) // batch_size) * batch_size
     corpus = torch.as_tensor(corpus)   # a Python list costs ~0.3 ms per 10k tokens
     Xs = corpus[offset: offset + num_tokens]
@@ -274,8 +279,8 @@ def seq_data_iter_sequential(corpus, batch_size, num_steps, rng):
         yield Xs[:, i: i + num_steps], Ys[:, i: i + num_steps]
 
 
-def batches(corpus, batch_size, num_steps, random_iter, rng):
+def batches(corpus, batch_size, num_steps, random_iter, rng, offset=None):
     """d2l's minibatches of `corpus` (token ids: a list, or a 1-D int64 tensor,
     which saves converting the list every epoch)."""
     fn = seq_data_iter_random if random_iter else seq_data_iter_sequential
-    return fn(corpus, batch_size, num_steps, rng)
+    return fn(corpus, batch_size, num_steps, rng, offset)

@@ -1,4 +1,4 @@
-"""Content of the unrolled-RNN diagram (charrnn/diagram.py, DIAGRAM.md).
+"""Content of the unrolled-RNN diagram (charrnn/diagram/, DIAGRAM.md).
 
 The builders name every shape and annotation (e.g. "arrow:fwd:lane0:b0t3->
 lane0:b0t4", "h0:lane1:b0", "boundary:1"); these tests read the names and the

@@ -1,4 +1,4 @@
-"""Strings of the unrolled-RNN diagram (charrnn/diagram.py).
+"""Strings of the unrolled-RNN diagram (charrnn/diagram/).
 
 Placeholders in braces are filled by charrnn.i18n.t(key, lang, **fmt);
 no other braces may appear in these strings.
