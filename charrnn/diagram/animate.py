@@ -4,7 +4,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from .grid import grid_base
-from .phases import phase_traces, phases
+from .highlight import phase_traces
+from .phases import phases
 from .spec import DiagramSpec
 
 

@@ -24,38 +24,26 @@ class Col:
     ell: bool         # the "..." column of summarised steps
 
 
+def _columns(T, max_steps):
+    """One column per step, or the first 3, a "..." column and the last."""
+    if T > max(max_steps, 5):
+        return [Col(0, 1, 1, False), Col(1, 2, 2, False), Col(2, 3, 3, False),
+                Col(3, 4, T - 1, True), Col(4, T, T, False)]
+    return [Col(j, j + 1, j + 1, False) for j in range(T)]
+
+
 class Geom:
+    """Coordinates of every row, column, lane and label of the grid (data units)."""
+
     def __init__(self, spec: DiagramSpec):
         B, T, NB = spec.batch_size, spec.num_steps, spec.num_batches
         self.spec = spec
-        if B > max(spec.max_lanes, 3):
-            self.lanes = [0, 1, None, B - 1]
-        else:
-            self.lanes = list(range(B))
+        self.lanes = [0, 1, None, B - 1] if B > max(spec.max_lanes, 3) else list(range(B))
         self.hidden_lanes = B - sum(1 for i in self.lanes if i is not None)
-        if T > max(spec.max_steps, 5):
-            self.cols = [Col(0, 1, 1, False), Col(1, 2, 2, False),
-                         Col(2, 3, 3, False), Col(3, 4, T - 1, True),
-                         Col(4, T, T, False)]
-        else:
-            self.cols = [Col(j, j + 1, j + 1, False) for j in range(T)]
+        self.cols = _columns(T, spec.max_steps)
         self.ncols = len(self.cols)
         self.pitch_b = self.ncols - 1 + GAP
-        # lane base y, top to bottom
-        self.base: dict[int, float] = {}
-        self.more_y = None
-        y = 0.0
-        prev_bottom = None
-        for lane in self.lanes:
-            if lane is None:
-                top = prev_bottom - 0.35
-                self.more_y = top - 0.5
-                prev_bottom = top - 1.0
-                continue
-            base = 0.0 if prev_bottom is None else prev_bottom - 0.45 - LANE_HI
-            self.base[lane] = base
-            prev_bottom = base + LANE_LO
-        self.bottom = prev_bottom
+        self.bottom = self._stack_lanes()
         self.x_first = 0.0
         self.x_last = self.x(NB - 1, self.ncols - 1)
         self.top = LANE_HI
@@ -67,6 +55,22 @@ class Geom:
         self.legend_y = self.bottom - 1.35
         self.xr = (-1.85, self.x_last + 2.3)
         self.yr = (self.bottom - 1.8, self.param_hi + 0.25)
+
+    def _stack_lanes(self):
+        """Each lane's base y, top to bottom; a "more lanes" gap where lanes are hidden."""
+        self.base: dict[int, float] = {}
+        self.more_y = None
+        prev_bottom = None
+        for lane in self.lanes:
+            if lane is None:
+                top = prev_bottom - 0.35
+                self.more_y = top - 0.5
+                prev_bottom = top - 1.0
+                continue
+            base = 0.0 if prev_bottom is None else prev_bottom - 0.45 - LANE_HI
+            self.base[lane] = base
+            prev_bottom = base + LANE_LO
+        return prev_bottom
 
     def x(self, b, j):
         return b * self.pitch_b + j
