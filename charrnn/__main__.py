@@ -79,6 +79,7 @@ def _emit(obj):
 
 
 def train(a) -> int:
+    from .events import End, Epoch, Start
     from .train import Trainer  # torch import after argument errors are reported
 
     cfg = config_from_args(a)
@@ -86,26 +87,26 @@ def train(a) -> int:
     trainer = Trainer(cfg)
     t0 = time.perf_counter()
     ppl, speed, status, message = math.nan, 0.0, "finished", ""
-    for kind, ev in trainer.events():
-        if kind == "start":
-            if ev["warning"]:
-                sys.stderr.write(f"charrnn: warning: {ev['warning']}\n")
+    for ev in trainer.events():
+        if isinstance(ev, Start):
+            if ev.warning:
+                sys.stderr.write(f"charrnn: warning: {ev.warning}\n")
             if not a.json:
-                print(f"corpus: {ev['corpus']} ({ev['num_tokens']:,} tokens, vocabulary "
-                      f"{ev['vocab_size']}), model {cfg.model} with {ev['num_params']:,} "
-                      f"parameters on {ev['device']} ({ev['cores']} CPU core"
-                      f"{'s' if ev['cores'] > 1 else ''})", file=sys.stderr)
-        elif kind == "epoch":
-            ppl, speed = ev["perplexity"], ev["tokens_per_s"]
+                print(f"corpus: {ev.corpus} ({ev.num_tokens:,} tokens, vocabulary "
+                      f"{ev.vocab_size}), model {cfg.model} with {ev.num_params:,} "
+                      f"parameters on {ev.device} ({ev.cores} CPU core"
+                      f"{'s' if ev.cores > 1 else ''})", file=sys.stderr)
+        elif isinstance(ev, Epoch):
+            ppl, speed = ev.perplexity, ev.tokens_per_s
             if a.json:
-                _emit({"epoch": ev["epoch"], "perplexity": ppl, "tokens_per_s": speed})
+                _emit({"epoch": ev.epoch, "perplexity": ppl, "tokens_per_s": speed})
             else:
-                sys.stderr.write(f"\r{_bar(ev['epoch'], cfg.num_epochs)} epoch "
-                                 f"{ev['epoch']}/{cfg.num_epochs}  perplexity {ppl:.2f}  "
+                sys.stderr.write(f"\r{_bar(ev.epoch, cfg.num_epochs)} epoch "
+                                 f"{ev.epoch}/{cfg.num_epochs}  perplexity {ppl:.2f}  "
                                  f"{speed:,.0f} tokens/s   ")
                 sys.stderr.flush()
-        elif kind == "end":
-            status, message = ev["status"], ev["message"]
+        elif isinstance(ev, End):
+            status, message = ev.status, ev.message
     seconds = time.perf_counter() - t0
     sample = trainer.predict().text
     if a.json:

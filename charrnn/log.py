@@ -11,6 +11,8 @@ import threading
 
 import numpy as np
 
+from .events import Epoch, Sample, Snapshot, Spectral, Step
+
 
 class Columns:
     """Append-only float table with amortised growth; `view()` copies."""
@@ -81,31 +83,47 @@ class RunLog:
         self.samples = []
 
     # ---- writes (training thread)
-    def add_step(self, ev):
-        row = [ev["step"], ev["epoch"], ev["loss"], ev["grad_norm"], ev["grad_norm_clipped"],
-               float(ev["clipped"]), ev["tokens_per_s"], ev["time"], *ev["param_norms"]]
+    def add(self, ev: Step | Snapshot | Epoch | Spectral | Sample):
+        """Keep one of the trainer's events (others are not the log's)."""
+        match ev:
+            case Step():
+                self.add_step(ev)
+            case Snapshot():
+                self.add_snapshot(ev)
+            case Epoch():
+                self.add_epoch(ev)
+            case Spectral():
+                self.add_spectral(ev)
+            case Sample():
+                self.add_sample(ev)
+            case _:
+                raise TypeError(f"not a log event: {ev!r}")
+
+    def add_step(self, ev: Step):
+        row = [ev.step, ev.epoch, ev.loss, ev.grad_norm, ev.grad_norm_clipped,
+               float(ev.clipped), ev.tokens_per_s, ev.time, *ev.param_norms]
         with self.lock:
             self.steps.append(row)
             self.version += 1
 
-    def add_epoch(self, ev):
+    def add_epoch(self, ev: Epoch):
         with self.lock:
-            self.epochs.append([ev[c] for c in EPOCH_COLS])
+            self.epochs.append([getattr(ev, c) for c in EPOCH_COLS])
             self.version += 1
 
-    def add_spectral(self, ev):
+    def add_spectral(self, ev: Spectral):
         with self.lock:
-            self.spectral.append([ev[c] for c in SPECTRAL_COLS])
+            self.spectral.append([getattr(ev, c) for c in SPECTRAL_COLS])
             self.version += 1
 
-    def add_sample(self, ev):
+    def add_sample(self, ev: Sample):
         with self.lock:
-            self.samples.append(dict(ev))
+            self.samples.append(ev.to_dict())   # kept as samples.json stores it
             if len(self.samples) > MAX_SAMPLES:  # keep the first ones: they show progress
                 del self.samples[1:len(self.samples) - MAX_SAMPLES + 1:2]
             self.version += 1
 
-    def add_snapshot(self, snap):
+    def add_snapshot(self, snap: Snapshot):
         with self.lock:
             self.dH.append([snap.step, *snap.dH])
             self.dH.thin(MAX_DH_ROWS)

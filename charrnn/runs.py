@@ -20,6 +20,8 @@ import torch
 
 from . import store
 from .config import RunConfig
+from .events import (Done, End, Epoch, Failed, Ready, Sample, Snapshot, Spectral, Start, Step,
+                     Weights)
 from .log import RunLog
 from .model import make_model
 from .threads import configure_threads
@@ -54,7 +56,7 @@ class Run:
         self.status = "queued"
         self.message = ""
         self.reason: dict | None = None  # {"key": i18n key, **fields}: the message, translatable
-        self.info: dict = {}            # from the trainer's "start" event
+        self.info: dict = {}            # the trainer's Start event, as a dict (meta.json)
         self.log = RunLog()
         self.idx_to_token: list[str] = []
         self.total_steps = None         # estimated after the first epoch
@@ -145,12 +147,11 @@ class Run:
         configure_threads()
         from .train import Trainer
         self._trainer = trainer = Trainer(self.config)
-        self._apply("ready", {"idx_to_token": list(trainer.vocab.idx_to_token),
-                              "param_names": list(trainer.model.param_names)})
+        self._apply(Ready(list(trainer.vocab.idx_to_token), list(trainer.model.param_names)))
         return drive(trainer, self._ctl, self._apply)
 
     def _train_in_process(self) -> bool:
-        """Supervise a worker process: apply its events until it says "done"."""
+        """Supervise a worker process: apply its events until it says Done."""
         w = start_worker(self.config)
         self._proc = w.proc
         self._ctl.attach(w.conn)  # sends what was pressed while it was handed the run
@@ -162,14 +163,14 @@ class Run:
                         msgs = w.conn.recv()
                     except (EOFError, OSError):
                         break
-                    for kind, ev in msgs:
-                        if kind == "done":
-                            return ev["finished"]
-                        if kind == "error":
-                            self.traceback = ev["traceback"]
-                            self.reason = ev.get("reason")
-                            raise WorkerFailed(ev["message"])
-                        self._apply(kind, ev)
+                    for ev in msgs:
+                        if isinstance(ev, Done):
+                            return ev.finished
+                        if isinstance(ev, Failed):
+                            self.traceback = ev.traceback
+                            self.reason = ev.reason
+                            raise WorkerFailed(ev.message)
+                        self._apply(ev)
                 elif not w.alive() and not w.conn.poll(0):
                     break
                 if self._ctl.stopped:  # a worker stuck inside one step is ended
@@ -189,31 +190,27 @@ class Run:
         self._set_end("failed", "fail.worker", code=w.proc.returncode)
         raise WorkerFailed(self.message)
 
-    def _apply(self, kind, ev):
+    def _apply(self, ev):
         """One event of the trainer (or the worker) into the run's state and log."""
-        if kind == "step":
-            self.log.add_step(ev)
-            if ev["epoch"] == 2 and self.total_steps is None:
-                self.total_steps = (ev["step"] - 1) * self.config.num_epochs
-        elif kind == "snapshot":
-            self.log.add_snapshot(ev)
-        elif kind == "epoch":
-            self.log.add_epoch(ev)
-        elif kind == "spectral":
-            self.log.add_spectral(ev)
-        elif kind == "sample":
-            self.log.add_sample(ev)
-        elif kind == "weights":
-            self._weights = {k: torch.from_numpy(v) for k, v in ev.items()}
-        elif kind == "ready":
-            self.idx_to_token = list(ev["idx_to_token"])
-            self.log = RunLog(ev["param_names"], self.config.num_steps)
-        elif kind == "start":
-            self.info = ev
-            self._save_meta()
-        elif kind == "end":
-            self.status, self.message = ev["status"], ev["message"]
-            self.reason = ev.get("reason")
+        match ev:
+            case Step():
+                self.log.add(ev)
+                if ev.epoch == 2 and self.total_steps is None:
+                    self.total_steps = (ev.step - 1) * self.config.num_epochs
+            case Snapshot() | Epoch() | Spectral() | Sample():
+                self.log.add(ev)
+            case Weights():
+                self._weights = {k: torch.from_numpy(v) for k, v in ev.arrays.items()}
+            case Ready():
+                self.idx_to_token = list(ev.idx_to_token)
+                self.log = RunLog(ev.param_names, self.config.num_steps)
+            case Start():
+                self.info = ev.to_dict()
+                self._save_meta()
+            case End():
+                self.status, self.message, self.reason = ev.status, ev.message, ev.reason
+            case _:
+                raise TypeError(f"not a run event: {ev!r}")
 
     def _set_end(self, status, key, **fields):
         from .i18n import t

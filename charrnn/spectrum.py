@@ -20,6 +20,7 @@ import weakref
 
 import torch
 
+from .events import Spectral
 from .threads import same_threads_as_torch
 
 
@@ -57,12 +58,12 @@ def _close_all():
 
 class SpectrumThread:
     """One matrix at a time: `busy` while one is computed, `results()` returns
-    the finished {"step", "radius", "sigma_max"} in order, `cost` is the CPU
+    the finished Spectral events in order, `cost` is the CPU
     time of the last one."""
 
     def __init__(self):
         self._q: queue.SimpleQueue = queue.SimpleQueue()
-        self._done: list[dict] = []
+        self._done: list[Spectral] = []
         self._lock = threading.Lock()
         self.cost = 0.0   # CPU seconds of the last one
         self._closing = False
@@ -83,12 +84,12 @@ class SpectrumThread:
         self._idle.clear()
         self._q.put((step, W.detach().clone()))   # the weights of this step, not later ones
 
-    def results(self) -> list[dict]:
+    def results(self) -> list[Spectral]:
         with self._lock:
             done, self._done = self._done, []
         return done
 
-    def wait(self, timeout: float | None = None) -> list[dict]:
+    def wait(self, timeout: float | None = None) -> list[Spectral]:
         """What is left, once the matrix in hand is done (end of a run)."""
         self._idle.wait(timeout)
         return self.results()
@@ -116,6 +117,6 @@ class SpectrumThread:
             except Exception:  # noqa: BLE001 - e.g. non-finite weights: no point, not a crash
                 radius = sigma = float("nan")
             with self._lock:
-                self._done.append({"step": step, "radius": radius, "sigma_max": sigma})
+                self._done.append(Spectral(step, radius, sigma))
                 self.cost = time.thread_time() - t0   # CPU seconds, not waiting time
             self._idle.set()

@@ -16,14 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .events import Snapshot
 from .log import Columns, RunLog
-from .train import Snapshot
+from .weights import StoreError, load_weights  # noqa: F401 - part of the store's interface
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-
-
-class StoreError(ValueError):
-    """A run directory or file cannot be used; one sentence for the user."""
 
 
 def runs_dir() -> Path:
@@ -116,20 +113,6 @@ def save_weights(path: Path, state_dict: dict):
     buf = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, buf)
     _atomic_write(path, buf.getvalue())
-
-
-def load_weights(source) -> dict:
-    """A state_dict from a path or bytes; anything but plain tensors is refused."""
-    try:
-        if isinstance(source, (bytes, bytearray)):
-            source = io.BytesIO(source)
-        sd = torch.load(source, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise StoreError(f"not a weights file this app can read ({exc.__class__.__name__}); "
-                         "weights are loaded with weights_only=True") from None
-    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
-        raise StoreError("not a state_dict: expected a dictionary of tensors")
-    return sd
 
 
 def delete_run(root: Path, run_id: str):

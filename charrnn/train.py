@@ -6,8 +6,8 @@ gradient to theta, then SGD. Sequential partitioning carries the state
 across minibatches (detached); random partitioning starts each minibatch
 from zeros.
 
-`Trainer.events()` is a generator of (kind, payload) events that the CLI and
-the app's background thread consume; it never prints and never touches a UI.
+`Trainer.events()` is a generator of typed events (charrnn/events.py) that
+the CLI and the app's worker consume; it never prints and never touches a UI.
 Suspending it (a paused run) stops training between two minibatches.
 """
 from __future__ import annotations
@@ -15,18 +15,18 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from .config import RunConfig
 from .data import Corpus, batches, check_length, load_corpus
+from .events import End, Epoch, Sample, Snapshot, Spectral, Start, Step
 from .generate import predict
 from .i18n import t
 from .model import ScratchRNN, make_model, resolve_device
 from .spectrum import SpectrumThread, spectrum
 from .threads import use_cores
+from .weights import StoreError, load_weights
 
 SNAPSHOT_BURST = 3      # consecutive minibatches per snapshot (shows carried state)
 DIVERGE_FACTOR = 10.0   # loss above this many times ln|V| ...
@@ -35,20 +35,6 @@ DIVERGE_STEPS = 5       # ... for this many steps in a row means diverged
 # a CPU and ~225 ms on a GPU (host copy): at most this share of wall time.
 SPECTRAL_BUDGET = 0.05
 
-
-@dataclass
-class Snapshot:
-    """What the probe lanes saw in one minibatch."""
-    step: int
-    epoch: int
-    lanes: list[int]
-    H: np.ndarray          # (lanes, num_steps, num_hiddens) float16
-    H0: np.ndarray         # (lanes, num_hiddens) the state entering the minibatch
-    input_ids: np.ndarray  # (lanes, num_steps)
-    target_ids: np.ndarray
-    inputs: list[list[str]]
-    targets: list[list[str]]
-    dH: np.ndarray         # (num_steps,) ||dL/dH_t|| over the whole batch
 
 
 def _with_last(iterable):
@@ -100,12 +86,11 @@ def divergence(loss, grad_norm, vocab_size, high_run):
     return None
 
 
-def diverged_event(kind, step, epoch, **fields):
-    """The "end" event of a diverged run: an English message for logs and the
-    CLI, and the reason's fields so a UI can say it in its own language."""
+def diverged_event(kind, step, epoch, **fields) -> End:
+    """The End of a diverged run: an English message for logs and the CLI,
+    and the reason's fields so a UI can say it in its own language."""
     reason = {"key": f"diverge.{kind}", "step": step, "epoch": epoch, **fields}
-    return "end", {"status": "diverged", "message": t(reason["key"], "en", **reason),
-                   "reason": reason}
+    return End("diverged", t(reason["key"], "en", **reason), reason)
 
 
 class Trainer:
@@ -143,7 +128,6 @@ class Trainer:
         self.flush_every = 1 if self.device.type == "cpu" else 16
 
     def _load_initial_weights(self, path):
-        from .store import StoreError, load_weights
         sd = load_weights(path)
         try:
             self.model.load_state_dict(sd)
@@ -206,7 +190,7 @@ class Trainer:
         radius, sigma = spectrum(self.model.recurrent_matrix())
         self._spectral_cost = time.perf_counter() - t0
         self._spectral_at = self.train_time
-        return {"step": self.step, "radius": radius, "sigma_max": sigma}
+        return Spectral(self.step, radius, sigma)
 
     def _flush(self, pending, epoch, acc, V, high_limit):
         """Bring a batch of steps' probe values to the host (one sync) and
@@ -227,13 +211,13 @@ class Trainer:
             acc["time"] += dt
             self.train_time += dt
             acc["high_run"] = acc["high_run"] + 1 if loss > high_limit else 0
-            yield "step", {
-                "step": step, "epoch": epoch, "loss": loss, "grad_norm": gnorm,
-                "grad_norm_clipped": min(gnorm, cfg.theta) if clipped else gnorm,
-                "clipped": clipped, "param_norms": [math.sqrt(x) for x in row[2:]],
-                "tokens_per_s": ntok / dt if dt > 0 else 0.0, "time": self.train_time}
+            yield Step(
+                step=step, epoch=epoch, loss=loss, grad_norm=gnorm,
+                grad_norm_clipped=min(gnorm, cfg.theta) if clipped else gnorm,
+                clipped=clipped, param_norms=[math.sqrt(x) for x in row[2:]],
+                tokens_per_s=ntok / dt if dt > 0 else 0.0, time=self.train_time)
             if snap is not None:
-                yield "snapshot", snap
+                yield snap
             reason = divergence(loss, gnorm, V, acc["high_run"])
             if reason:
                 yield diverged_event(reason[0], step, epoch, **reason[1])
@@ -244,7 +228,8 @@ class Trainer:
         return (step - 1) % self.cfg.snapshot_every < SNAPSHOT_BURST
 
     def events(self):
-        """Yield ("start"|"step"|"snapshot"|"spectral"|"epoch"|"sample"|"end", payload)."""
+        """Yield Start, then per minibatch a Step (and a Snapshot when probed,
+        Spectral now and then), per epoch an Epoch and maybe a Sample, and one End."""
         if self.spectrum_in_background:
             self._spectrum = SpectrumThread()
         try:
@@ -265,12 +250,11 @@ class Trainer:
         V = len(self.vocab)
         high_limit = DIVERGE_FACTOR * math.log(max(V, 2))
         high_run = 0
-        yield "start", {"vocab_size": V, "num_tokens": self.corpus.num_tokens,
-                        "corpus": self.corpus.name, "warning": self.corpus.warning,
-                        "device": str(self.device),
-                        "cores": self.cores if self.cores > 1 else torch.get_num_threads(),
-                        "num_params": self.num_params,
-                        "param_names": list(model.param_names)}
+        yield Start(vocab_size=V, num_tokens=self.corpus.num_tokens,
+                    corpus=self.corpus.name, warning=self.corpus.warning,
+                    device=str(self.device),
+                    cores=self.cores if self.cores > 1 else torch.get_num_threads(),
+                    num_params=self.num_params, param_names=list(model.param_names))
         last_sample = time.perf_counter()
         corpus_ids = torch.tensor(self.corpus.corpus)   # converted once, not every epoch
         for epoch in range(1, cfg.num_epochs + 1):
@@ -309,22 +293,21 @@ class Trainer:
                     pending = []
                     if diverged:
                         return
-                for ev in self._spectra():
-                    yield "spectral", ev
+                yield from self._spectra()
                 if self._spectral_due():  # after the step's events: no delay to the chart
                     if self._spectrum is not None:
                         self._spectral_at = self.train_time
                         self._spectrum.submit(self.step, model.recurrent_matrix())
                     else:
-                        yield "spectral", self._spectral()
+                        yield self._spectral()
             high_run = acc["high_run"]
             loss_sum, n_tok, ep_time = acc["loss_sum"], acc["n_tok"], acc["time"]
             if n_tok == 0:
                 continue
             ppl = math.exp(loss_sum / n_tok) if loss_sum / n_tok < 700 else math.inf
-            yield "epoch", {"epoch": epoch, "perplexity": ppl, "tokens": n_tok,
-                            "tokens_per_s": n_tok / ep_time if ep_time > 0 else 0.0,
-                            "time": self.train_time, "step": self.step}
+            yield Epoch(epoch=epoch, perplexity=ppl, tokens=n_tok,
+                        tokens_per_s=n_tok / ep_time if ep_time > 0 else 0.0,
+                        time=self.train_time, step=self.step)
             if math.isinf(ppl):
                 yield diverged_event("ppl_inf", self.step, epoch)
                 return
@@ -332,8 +315,7 @@ class Trainer:
             if epoch % cfg.sample_every == 0 or epoch == cfg.num_epochs or now - last_sample > 5:
                 last_sample = now
                 pred = self.predict()
-                yield "sample", {"epoch": epoch, "step": self.step, "prefix": pred.prefix,
-                                 "text": pred.text, "generated": pred.generated}
-        for ev in self._spectra(wait=True):
-            yield "spectral", ev
-        yield "end", {"status": "finished", "message": ""}
+                yield Sample(epoch=epoch, step=self.step, prefix=pred.prefix,
+                             text=pred.text, generated=pred.generated)
+        yield from self._spectra(wait=True)
+        yield End("finished", "")

@@ -33,6 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from .events import Done, End, Epoch, Failed, Ready, Sample, Start, Step, Weights
+
 SEND_EVERY = 0.1      # seconds: steps are batched into one message
 WEIGHTS_EVERY = 1.0   # seconds: how stale the weights the Generate page sees may be
 PACKAGE_PARENT = Path(__file__).resolve().parents[1]
@@ -184,25 +186,25 @@ def drive(trainer, ctl, emit, on_block=None) -> bool:
     when stopped early.
 
     Adds what only the consumer can measure: wall-clock time without pauses
-    ("wall" on steps, "time" on epochs) and the epoch's tokens/s over that
+    (`wall` on steps, `time` on epochs) and the epoch's tokens/s over that
     wall time, so the figure the app shows and its ETA include everything
     between steps (sending, the GIL, another process on the core)."""
     t_start = time.perf_counter()
     paused = 0.0
     last_epoch_wall = 0.0
-    for kind, ev in trainer.events():
+    for ev in trainer.events():
         wall = time.perf_counter() - t_start - paused
-        if kind == "step":
-            ev["wall"] = wall
-        elif kind == "epoch":
+        if isinstance(ev, Step):
+            ev.wall = wall
+        elif isinstance(ev, Epoch):
             dt = wall - last_epoch_wall
             last_epoch_wall = wall
-            ev["compute_tokens_per_s"] = ev["tokens_per_s"]
-            if dt > 0 and ev.get("tokens"):
-                ev["tokens_per_s"] = ev["tokens"] / dt
-            ev["time"] = wall
-        emit(kind, ev)
-        if kind == "step":
+            ev.compute_tokens_per_s = ev.tokens_per_s
+            if dt > 0 and ev.tokens:
+                ev.tokens_per_s = ev.tokens / dt
+            ev.time = wall
+        emit(ev)
+        if isinstance(ev, Step):
             go_on, p = ctl.checkpoint(on_block)
             paused += p
             if not go_on:
@@ -211,9 +213,9 @@ def drive(trainer, ctl, emit, on_block=None) -> bool:
 
 
 # ------------------------------------------------------------------ the worker
-def _weights(model) -> dict:
+def _weights(model) -> Weights:
     # numpy, not tensors: plain pickles, the same on any device
-    return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+    return Weights({k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()})
 
 
 class Outbox:
@@ -266,8 +268,8 @@ class Outbox:
 
 
 def serve(conn: Connection, cfg, settings: dict):
-    """Train `cfg`, sending batches of events ("ready", the Trainer's events,
-    "weights", then "done" or "error") and obeying the server's controls."""
+    """Train `cfg`, sending batches of events (Ready, the Trainer's events and
+    Weights, then Done or Failed) and obeying the server's controls."""
     for k in [k for k in os.environ if k.startswith("CHARRNN_")]:
         del os.environ[k]  # the server's settings now, not when this spare started
     os.environ.update(settings)
@@ -278,32 +280,31 @@ def serve(conn: Connection, cfg, settings: dict):
         from .train import Trainer
         configure_threads()
         trainer = Trainer(cfg)
-        out.put(("ready", {"idx_to_token": list(trainer.vocab.idx_to_token),
-                           "param_names": list(trainer.model.param_names)}), urgent=True)
+        out.put(Ready(list(trainer.vocab.idx_to_token), list(trainer.model.param_names)),
+                urgent=True)
 
-        def emit(kind, ev):
+        def emit(ev):
             nonlocal last_weights
-            out.put((kind, ev), urgent=kind in ("start", "end"))
+            out.put(ev, urgent=isinstance(ev, (Start, End)))
             now = time.perf_counter()
-            if kind in ("epoch", "sample") and now - last_weights >= WEIGHTS_EVERY:
-                out.put(("weights", _weights(trainer.model)))
+            if isinstance(ev, (Epoch, Sample)) and now - last_weights >= WEIGHTS_EVERY:
+                out.put(_weights(trainer.model))
                 last_weights = now
 
         def on_block():  # paused: the page shows the latest step and weights
-            out.put(("weights", _weights(trainer.model)), urgent=True)
+            out.put(_weights(trainer.model), urgent=True)
 
         finished = drive(trainer, RemoteControl(conn), emit, on_block)
-        out.put(("weights", _weights(trainer.model)))
-        out.put(("done", {"finished": finished}), urgent=True)
+        out.put(_weights(trainer.model))
+        out.put(Done(finished), urgent=True)
         out.close()
     except (BrokenPipeError, EOFError, ConnectionResetError):
         pass  # the server is gone: nobody to tell
     except BaseException as exc:  # reported, never a silent exit
         out.close()
         try:
-            conn.send([("error", {"message": f"{exc.__class__.__name__}: {exc}",
-                                  "reason": getattr(exc, "i18n_reason", None),
-                                  "traceback": traceback.format_exc()})])
+            conn.send([Failed(f"{exc.__class__.__name__}: {exc}",
+                               getattr(exc, "i18n_reason", None), traceback.format_exc())])
         except OSError:
             pass
 

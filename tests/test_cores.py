@@ -10,6 +10,7 @@ import torch
 
 from charrnn import bptt, data, threads
 from charrnn.config import RunConfig
+from charrnn.events import End, Epoch, Spectral, Step
 from charrnn.model import ScratchRNN
 from charrnn.train import Trainer
 from tests.test_engine import TWO_EPOCHS, seeds_two_epochs
@@ -109,7 +110,7 @@ def test_d2l_training_is_bitwise_the_python_steps(monkeypatch, cores):
     cfg = RunConfig(num_epochs=3, max_tokens=10_000, seed=0).validate()   # h512, b32, T35
 
     def losses():
-        return [e["loss"] for k, e in Trainer(cfg).events() if k == "step"]
+        return [e.loss for e in Trainer(cfg).events() if isinstance(e, Step)]
     compiled = losses()
     monkeypatch.setitem(bptt._RUNNERS, True, bptt.rows_bptt)
     assert losses() == compiled and len(compiled) == 24
@@ -120,7 +121,7 @@ def test_training_on_two_cores_follows_the_seeds_loss_curve(cores, random_iter):
     cores(2)
     trainer = Trainer(RunConfig(**TWO_EPOCHS, random_iter=random_iter).validate())
     assert trainer.model.cores == 2 and torch.get_num_threads() == 1
-    ours = [ev["perplexity"] for k, ev in trainer.events() if k == "epoch"]
+    ours = [ev.perplexity for ev in trainer.events() if isinstance(ev, Epoch)]
     ref, _ = seeds_two_epochs(random_iter)
     assert ours == pytest.approx(ref, rel=1e-4)
 
@@ -216,8 +217,8 @@ def _spectra(background, cfg):
     else:  # each one done before the next step, however busy the machine
         finished = trainer._spectra
         trainer._spectra = lambda wait=False: finished(wait=True)
-    return {e["step"]: (e["radius"], e["sigma_max"])
-            for k, e in trainer.events() if k == "spectral"}
+    return {e.step: (e.radius, e.sigma_max)
+            for e in trainer.events() if isinstance(e, Spectral)}
 
 
 def test_background_spectra_are_those_of_their_step(cores):
@@ -246,8 +247,8 @@ def test_the_spectrum_thread_idles_and_ends_with_the_run(cores):
     tid = trainer._spectrum._thread.native_id
     if sys.platform.startswith("linux"):
         assert os.getpriority(os.PRIO_PROCESS, tid) == 19  # a core's idle time, mostly
-    kinds = [k for k, _ in events]
-    assert kinds[-1] == "end" and "spectral" in kinds
+    kinds = [type(e) for e in events]
+    assert kinds[-1] is End and Spectral in kinds
     assert not any(t.name == "spectrum" and t.is_alive() for t in threading.enumerate())
 
 
@@ -255,6 +256,7 @@ EXIT_MID_SPECTRUM = """
 import sys, torch
 from charrnn import spectrum, threads
 from charrnn.config import RunConfig
+from charrnn.events import Step
 from charrnn.train import Trainer
 if sys.argv[1] == "unguarded":
     import atexit
@@ -263,8 +265,8 @@ threads.configure_threads(1)
 cfg = RunConfig(num_hiddens=512, batch_size=4, num_steps=5, max_tokens=3000,
                 spectral_every=1).validate()
 events = Trainer(cfg).events()
-for kind, ev in events:
-    if kind == "step" and ev["step"] == 30:
+for ev in events:
+    if isinstance(ev, Step) and ev.step == 30:
         break   # the events are never closed: the program just ends
 """
 

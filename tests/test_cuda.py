@@ -4,6 +4,7 @@ import torch
 from torch.nn import functional as F
 
 from charrnn.config import RunConfig
+from charrnn.events import Snapshot, Step
 from charrnn.model import DeviceError, ScratchRNN, TorchRNN, resolve_device
 from charrnn.train import Trainer, grad_clipping
 from tests import seed_reference as seed
@@ -60,16 +61,16 @@ def test_training_on_the_gpu_finishes_with_probes(model):
     cfg = RunConfig(model=model, num_hiddens=64, num_epochs=3, max_tokens=5000,
                     device="cuda", snapshot_every=4).validate()
     events = list(Trainer(cfg).events())
-    assert events[-1][1]["status"] == "finished"
-    steps = [e for k, e in events if k == "step"]
-    assert [s["step"] for s in steps] == list(range(1, len(steps) + 1))  # batched flush keeps order
-    assert any(k == "snapshot" for k, _ in events)
+    assert events[-1].status == "finished"
+    steps = [e for e in events if isinstance(e, Step)]
+    assert [s.step for s in steps] == list(range(1, len(steps) + 1))  # batched flush keeps order
+    assert any(isinstance(e, Snapshot) for e in events)
 
 
 def test_divergence_is_detected_on_the_gpu():
     cfg = RunConfig(num_epochs=50, lr=1e6, theta=None, device="cuda").validate()
-    kind, end = list(Trainer(cfg).events())[-1]
-    assert end["status"] == "diverged" and "Diverged at step" in end["message"]
+    end = list(Trainer(cfg).events())[-1]
+    assert end.status == "diverged" and "Diverged at step" in end.message
 
 
 def test_torch_models_probe_loop_matches_fused_on_gpu():

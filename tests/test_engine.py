@@ -10,6 +10,7 @@ from torch.nn import functional as F
 
 from charrnn import data
 from charrnn.config import RunConfig
+from charrnn.events import End, Epoch, Snapshot, Spectral, Step
 from charrnn.generate import predict
 from charrnn.model import DeviceError, ScratchRNN, TorchRNN, resolve_device
 from charrnn.train import Trainer, grad_clipping
@@ -202,7 +203,7 @@ def seeds_two_epochs(random_iter):
 def test_training_follows_the_seeds_loss_curve(random_iter):
     """Two epochs of d2l's training loop vs ours: same perplexities and weights."""
     trainer = Trainer(RunConfig(**TWO_EPOCHS, random_iter=random_iter).validate())
-    ours = [ev["perplexity"] for k, ev in trainer.events() if k == "epoch"]
+    ours = [ev.perplexity for ev in trainer.events() if isinstance(ev, Epoch)]
     ref, net = seeds_two_epochs(random_iter)
     assert ours == pytest.approx(ref, rel=1e-4)
     for a, b in zip(trainer.model.params, net.params):
@@ -236,39 +237,39 @@ def test_records_hold_the_probes():
     cfg = RunConfig(num_hiddens=32, num_epochs=1, max_tokens=2000, batch_size=4,
                     num_steps=8, theta=0.01, snapshot_every=5, probe_lanes=(0, 2)).validate()
     events = list(Trainer(cfg).events())
-    steps = [e for k, e in events if k == "step"]
-    snaps = [e for k, e in events if k == "snapshot"]
-    assert steps and all(s["clipped"] for s in steps)  # tiny theta clips every step
-    assert all(s["grad_norm_clipped"] == pytest.approx(0.01) for s in steps)
-    assert all(s["grad_norm"] > 0.01 for s in steps)
-    assert len(steps[0]["param_norms"]) == 5
-    total = math.sqrt(sum(x * x for x in steps[0]["param_norms"]))
-    assert total == pytest.approx(steps[0]["grad_norm"], rel=1e-5)
+    steps = [e for e in events if isinstance(e, Step)]
+    snaps = [e for e in events if isinstance(e, Snapshot)]
+    assert steps and all(s.clipped for s in steps)  # tiny theta clips every step
+    assert all(s.grad_norm_clipped == pytest.approx(0.01) for s in steps)
+    assert all(s.grad_norm > 0.01 for s in steps)
+    assert len(steps[0].param_norms) == 5
+    total = math.sqrt(sum(x * x for x in steps[0].param_norms))
+    assert total == pytest.approx(steps[0].grad_norm, rel=1e-5)
     assert [s.step for s in snaps[:4]] == [1, 2, 3, 6]  # bursts of consecutive minibatches
     s = snaps[0]
     assert s.H.shape == (2, 8, 32) and s.dH.shape == (8,) and s.lanes == [0, 2]
     assert "".join(s.targets[0][:-1]) == "".join(s.inputs[0][1:])
     # sequential: the state entering minibatch 2 is the last state of minibatch 1
     assert (abs(snaps[1].H0.astype(float) - s.H[:, -1].astype(float)) < 1e-2).all()
-    assert events[-1] == ("end", {"status": "finished", "message": ""})
+    assert events[-1] == End("finished", "")
 
 
 def test_no_clipping_when_theta_is_off():
     cfg = RunConfig(num_hiddens=32, num_epochs=1, max_tokens=2000, batch_size=4,
                     num_steps=8, theta=0).validate()
-    steps = [e for k, e in Trainer(cfg).events() if k == "step"]
-    assert not any(s["clipped"] for s in steps)
-    assert all(s["grad_norm"] == s["grad_norm_clipped"] for s in steps)
+    steps = [e for e in Trainer(cfg).events() if isinstance(e, Step)]
+    assert not any(s.clipped for s in steps)
+    assert all(s.grad_norm == s.grad_norm_clipped for s in steps)
 
 
 def test_huge_lr_without_clipping_diverges_with_a_reason():
     """lr 1e6, no clipping: the loss jumps to ~1e8 yet stays finite."""
     cfg = RunConfig(num_epochs=50, lr=1e6, theta=None, max_tokens=10000).validate()
     events = list(Trainer(cfg).events())
-    kind, end = events[-1]
-    assert kind == "end" and end["status"] == "diverged"
-    assert "Diverged at step" in end["message"] and "ln|V|" in end["message"]
-    losses = [e["loss"] for k, e in events if k == "step"]
+    end = events[-1]
+    assert isinstance(end, End) and end.status == "diverged"
+    assert "Diverged at step" in end.message and "ln|V|" in end.message
+    losses = [e.loss for e in events if isinstance(e, Step)]
     assert max(losses) > 1e3 and len(losses) < 50
 
 
@@ -293,9 +294,9 @@ def test_torch_models_train_and_snapshot(kind):
     cfg = RunConfig(model=kind, num_hiddens=16, num_epochs=2, max_tokens=1500,
                     batch_size=4, num_steps=6, snapshot_every=4).validate()
     events = list(Trainer(cfg).events())
-    assert events[-1][1]["status"] == "finished"
-    assert any(k == "snapshot" for k, _ in events)
-    assert any(k == "spectral" for k, _ in events)
+    assert events[-1].status == "finished"
+    assert any(isinstance(e, Snapshot) for e in events)
+    assert any(isinstance(e, Spectral) for e in events)
 
 
 def test_predict_is_predict_ch8():
@@ -348,8 +349,8 @@ def test_unavailable_device_is_a_clear_error():
 def test_seed_makes_runs_reproducible():
     cfg = RunConfig(num_hiddens=32, num_epochs=2, max_tokens=2000, batch_size=4,
                     num_steps=8, random_iter=True, seed=3).validate()
-    a = [e["loss"] for k, e in Trainer(cfg).events() if k == "step"]
-    b = [e["loss"] for k, e in Trainer(cfg).events() if k == "step"]
+    a = [e.loss for e in Trainer(cfg).events() if isinstance(e, Step)]
+    b = [e.loss for e in Trainer(cfg).events() if isinstance(e, Step)]
     assert a == b
 
 
@@ -360,12 +361,13 @@ def test_batched_probe_flush_gives_the_same_events_as_per_step():
     per_step = Trainer(cfg)
     batched = Trainer(cfg)
     batched.flush_every = 5
-    a = [(k, e) for k, e in per_step.events() if k in ("step", "epoch")]
-    b = [(k, e) for k, e in batched.events() if k in ("step", "epoch")]
-    assert [k for k, _ in a] == [k for k, _ in b]
-    assert [e["step"] for k, e in b if k == "step"] == list(range(1, per_step.step + 1))
-    for (_, x), (_, y) in zip(a, b):
-        assert x.get("loss") == y.get("loss") and x.get("perplexity") == y.get("perplexity")
+    a = [e for e in per_step.events() if isinstance(e, (Step, Epoch))]
+    b = [e for e in batched.events() if isinstance(e, (Step, Epoch))]
+    assert [type(e) for e in a] == [type(e) for e in b]
+    assert [e.step for e in b if isinstance(e, Step)] == list(range(1, per_step.step + 1))
+    for x, y in zip(a, b):
+        assert (getattr(x, "loss", None) == getattr(y, "loss", None)
+                and getattr(x, "perplexity", None) == getattr(y, "perplexity", None))
 
 
 def test_no_detach_backprops_through_earlier_minibatches_exactly():
@@ -393,8 +395,8 @@ def test_no_detach_run_trains_and_costs_more_steps_of_backprop():
     cfg = RunConfig(num_hiddens=32, num_epochs=2, max_tokens=2000, batch_size=4,
                     num_steps=8, detach=False, snapshot_every=2).validate()
     events = list(Trainer(cfg).events())
-    assert events[-1][1]["status"] == "finished"
-    snaps = [e for k, e in events if k == "snapshot"]
+    assert events[-1].status == "finished"
+    snaps = [e for e in events if isinstance(e, Snapshot)]
     # the state entering minibatch 2 is the (recomputed) last state of minibatch 1
     assert (abs(snaps[1].H0.astype(float) - snaps[0].H[:, -1].astype(float)) < 2e-2).all()
     with pytest.raises(Exception, match="sequential"):
@@ -421,8 +423,8 @@ def test_the_spectrum_stays_within_its_time_budget(monkeypatch):
         return list(trainer.events())
     monkeypatch.setattr(T.Trainer, "_spectral", costing(1.0))  # as if each took a second
     evs = events()
-    steps = sum(k == "step" for k, _ in evs)
-    spectra = [e["step"] for k, e in evs if k == "spectral"]
+    steps = sum(isinstance(e, Step) for e in evs)
+    spectra = [e.step for e in evs if isinstance(e, Spectral)]
     assert steps > 100 and spectra == [1]  # 20 s of training would pay for the next
     monkeypatch.setattr(T.Trainer, "_spectral", costing(0.0))  # free: every spectral_every
-    assert sum(k == "spectral" for k, _ in events()) == steps
+    assert sum(isinstance(e, Spectral) for e in events()) == steps

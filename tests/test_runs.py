@@ -164,7 +164,7 @@ def test_run_names_cannot_escape_the_runs_folder(tmp_path, name):
 
 def test_snapshots_stay_bounded_on_long_runs():
     from charrnn.log import MAX_HISTORY_SNAPSHOTS, MAX_RECENT_SNAPSHOTS, RunLog
-    from charrnn.train import Snapshot
+    from charrnn.events import Snapshot
     import numpy as np
     log = RunLog(["W"], 4)
     for i in range(2000):

@@ -566,7 +566,7 @@ def synthetic_log(n_steps=5000, hidden=512, num_steps=35, lanes=(0, 1, 2, 3), se
     import numpy as np
 
     from charrnn.log import RunLog
-    from charrnn.train import Snapshot
+    from charrnn.events import Epoch, Sample, Snapshot, Spectral, Step
     rng = np.random.default_rng(seed)
     names = ["W_xh", "W_hh", "b_h", "W_hq", "b_q"]
     log = RunLog(names, num_steps)
@@ -575,15 +575,15 @@ def synthetic_log(n_steps=5000, hidden=512, num_steps=35, lanes=(0, 1, 2, 3), se
         epoch = (step - 1) // 8 + 1
         loss = 3.3 * np.exp(-step / 1500) + 0.1 + 0.05 * rng.standard_normal()
         g = float(np.exp(rng.normal(0.3, 0.8)))
-        log.add_step({"step": step, "epoch": epoch, "loss": loss, "grad_norm": g,
-                      "grad_norm_clipped": min(g, 1.0), "clipped": g > 1.0,
-                      "param_norms": list(rng.random(5) * g), "tokens_per_s": 40000.0,
-                      "time": step * 0.028})
+        log.add_step(Step(step=step, epoch=epoch, loss=loss, grad_norm=g,
+                          grad_norm_clipped=min(g, 1.0), clipped=g > 1.0,
+                          param_norms=list(rng.random(5) * g), tokens_per_s=40000.0,
+                          time=step * 0.028))
         if step % 8 == 0:
-            log.add_epoch({"epoch": epoch, "perplexity": float(np.exp(loss)),
-                           "tokens_per_s": 40000.0, "time": step * 0.028, "step": step})
+            log.add_epoch(Epoch(epoch=epoch, perplexity=float(np.exp(loss)), tokens=8 * 32 * 35,
+                                tokens_per_s=40000.0, time=step * 0.028, step=step))
         if step % 50 == 0 or step == 1:
-            log.add_spectral({"step": step, "radius": 1 + rng.random(), "sigma_max": 2.0})
+            log.add_spectral(Spectral(step, 1 + rng.random(), 2.0))
         if (step - 1) % 10 < 3:
             X = rng.integers(1, 28, (len(lanes), num_steps))
             log.add_snapshot(Snapshot(
@@ -594,8 +594,8 @@ def synthetic_log(n_steps=5000, hidden=512, num_steps=35, lanes=(0, 1, 2, 3), se
                 targets=[[letters[i % 27] for i in r] for r in X],
                 dH=rng.random(num_steps).astype(np.float32)))
         if step % 80 == 0:
-            log.add_sample({"epoch": epoch, "step": step, "prefix": "time traveller ",
-                            "text": "time traveller " + "x" * 50, "generated": "x" * 50})
+            log.add_sample(Sample(epoch=epoch, step=step, prefix="time traveller ",
+                                  text="time traveller " + "x" * 50, generated="x" * 50))
     return log
 
 
@@ -750,15 +750,16 @@ def _ui_work(log, hidden):
         pio.to_json(f, validate=False)
 
 
-def _feed(log, kind, ev):
-    {"step": log.add_step, "snapshot": log.add_snapshot, "epoch": log.add_epoch,
-     "spectral": log.add_spectral, "sample": log.add_sample}.get(kind, lambda e: None)(ev)
+def _feed(log, ev):
+    from charrnn.events import Epoch, Sample, Snapshot, Spectral, Step
+    if isinstance(ev, (Step, Snapshot, Epoch, Spectral, Sample)):
+        log.add(ev)
 
 
 def _train_in_thread(cfg, log, stop):
     from charrnn.train import Trainer
-    for kind, ev in Trainer(cfg).events():
-        _feed(log, kind, ev)
+    for ev in Trainer(cfg).events():
+        _feed(log, ev)
         if stop.is_set():
             return
 
@@ -768,12 +769,11 @@ def _train_in_process(cfg, q, stop, threads):
     import torch
     torch.set_num_threads(threads)
     from charrnn.train import Trainer
-    for kind, ev in Trainer(cfg).events():
-        if kind in ("step", "snapshot", "epoch", "spectral", "sample"):
-            q.put((kind, ev))
+    for ev in Trainer(cfg).events():
+        q.put(ev)
         if stop.is_set():
             break
-    q.put(("end", None))
+    q.put(None)
 
 
 def gil_experiment(hidden, seconds, reps, threads=1, ui_every=1.0):
@@ -807,10 +807,10 @@ def gil_experiment(hidden, seconds, reps, threads=1, ui_every=1.0):
 
             def drain():
                 while True:
-                    k, ev = q.get()
-                    if k == "end":
+                    ev = q.get()
+                    if ev is None:
                         return
-                    _feed(log, k, ev)
+                    _feed(log, ev)
             th = threading.Thread(target=drain, daemon=True)
             th.start()
         poll(lambda: log.num_steps_logged, lambda n: n >= 60, 120, "60 warm-up steps",

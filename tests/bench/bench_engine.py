@@ -58,6 +58,7 @@ import torch  # noqa: E402
 
 from charrnn import data  # noqa: E402
 from charrnn.config import RunConfig  # noqa: E402
+from charrnn.events import Epoch, Sample, Snapshot, Spectral, Step  # noqa: E402
 from charrnn.log import RunLog  # noqa: E402
 from charrnn.model import ScratchRNN  # noqa: E402
 from charrnn.threads import configure_threads, use_cores  # noqa: E402
@@ -135,20 +136,13 @@ class TrainerRunner:
 
     def run(self, n):
         log, seen = self.log, 0
-        for kind, ev in self.events:
-            if kind == "step":
-                log.add_step(ev)
+        for ev in self.events:
+            if isinstance(ev, (Step, Snapshot, Epoch, Spectral, Sample)):
+                log.add(ev)
+            if isinstance(ev, Step):
                 seen += 1
                 if seen == n:
                     return
-            elif kind == "snapshot":
-                log.add_snapshot(ev)
-            elif kind == "epoch":
-                log.add_epoch(ev)
-            elif kind == "spectral":
-                log.add_spectral(ev)
-            elif kind == "sample":
-                log.add_sample(ev)
 
     def settle(self):
         """Wait for a W_hh spectrum still computing in the background. It ran
@@ -187,9 +181,9 @@ def measure(runner, n):
 def trainer_losses(n, Hn, device="cpu"):
     tr = Trainer(trainer_config(Hn, device, num_epochs=100))
     out = []
-    for kind, ev in tr.events():
-        if kind == "step":
-            out.append(ev["loss"])
+    for ev in tr.events():
+        if isinstance(ev, Step):
+            out.append(ev.loss)
             if len(out) == n:
                 break
     return out
@@ -231,8 +225,8 @@ def startup_and_probe_costs(hiddens, device="cpu", reps=5):
             t0 = time.perf_counter()
             tr = Trainer(trainer_config(Hn, str(device)))
             build.append(time.perf_counter() - t0)
-            for kind, _ in tr.events():
-                if kind == "step":
+            for ev in tr.events():
+                if isinstance(ev, Step):
                     break
             _sync(tr.device)
             first.append(time.perf_counter() - t0)

@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from charrnn.config import RunConfig  # noqa: E402
+from charrnn.events import Epoch  # noqa: E402
 from charrnn.data import load_corpus  # noqa: E402
 from charrnn.train import Trainer  # noqa: E402
 from tests import seed_reference as seed  # noqa: E402
@@ -60,7 +61,7 @@ def seed_epochs(corpus, vocab, epochs, device):
 
 def ours_epochs(epochs, device):
     cfg = RunConfig(num_epochs=epochs, device=device).validate()
-    return [ev["tokens_per_s"] for k, ev in Trainer(cfg).events() if k == "epoch"]
+    return [ev.tokens_per_s for ev in Trainer(cfg).events() if isinstance(ev, Epoch)]
 
 
 def full_run(random_iter, epochs, device, seed_=0):
@@ -69,12 +70,12 @@ def full_run(random_iter, epochs, device, seed_=0):
     t0 = time.perf_counter()
     tr = Trainer(cfg)
     last = None
-    for k, ev in tr.events():
-        if k == "epoch":
+    for ev in tr.events():
+        if isinstance(ev, Epoch):
             last = ev
     torch.cuda.synchronize()
-    return {"random_iter": random_iter, "seed": seed_, "perplexity": last["perplexity"],
-            "tokens_per_s": last["tokens_per_s"], "seconds": time.perf_counter() - t0,
+    return {"random_iter": random_iter, "seed": seed_, "perplexity": last.perplexity,
+            "tokens_per_s": last.tokens_per_s, "seconds": time.perf_counter() - t0,
             "sample": tr.predict().text}
 
 
