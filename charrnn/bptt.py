@@ -28,12 +28,44 @@ import functools
 import queue
 import threading
 import warnings
-from typing import List, Optional, Tuple
+from dataclasses import dataclass
+from typing import List, NamedTuple, Optional, Tuple
 
 import torch
 from torch.nn import functional as F
 
 from .threads import same_threads_as_torch
+
+
+class RowsOut(NamedTuple):
+    """`rows_bptt`'s result by name (TorchScript returns it as a plain tuple;
+    `_group` names it)."""
+    loss_sum: torch.Tensor   # cross-entropy summed over these rows
+    dW_xh: torch.Tensor
+    dW_hh: torch.Tensor
+    db_h: torch.Tensor
+    dW_hq: torch.Tensor
+    db_q: torch.Tensor
+    H_T: torch.Tensor        # (rows, num_hiddens) the state after the last step
+    Hs: torch.Tensor         # probe: (steps with a loss, kept rows, num_hiddens)
+    dH: torch.Tensor         # probe: (steps with a loss,) ||dL/dH_t|| over these rows
+    H_in: torch.Tensor       # probe: (kept rows, num_hiddens) the state entering them
+
+    @property
+    def grads(self) -> list:
+        return [self.dW_xh, self.dW_hh, self.db_h, self.dW_hq, self.db_q]
+
+
+@dataclass
+class StepOut:
+    """One minibatch's training step, for any model (charrnn/model.py)."""
+    loss: torch.Tensor           # scalar, mean cross-entropy
+    grads: list                  # one per parameter, same order as params
+    state: tuple                 # detached state after the last step
+    # when probing; "rows": the batch rows probed (all, or the list given as `probe`)
+    Hs: Optional[torch.Tensor] = None    # (num_steps, rows, num_hiddens)
+    dH: Optional[torch.Tensor] = None    # (num_steps,) ||dL/dH_t|| over the whole batch
+    H_in: Optional[torch.Tensor] = None  # (rows, num_hiddens): the state entering the minibatch
 
 
 def rows_bptt(X: torch.Tensor, Y: torch.Tensor, H0: torch.Tensor, lo: int, hi: int,
@@ -43,9 +75,10 @@ def rows_bptt(X: torch.Tensor, Y: torch.Tensor, H0: torch.Tensor, lo: int, hi: i
               keep: Optional[torch.Tensor], work: torch.Tensor
               ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
                          torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(loss summed over these rows, dW_xh, dW_hh, db_h, dW_hq, db_q, H_T, then
-    the probe's: H_t of the steps with a loss, ||dL/dH_t|| over these rows for
-    those steps, the state entering them). The probe's three are empty unless
+    """The fields of `RowsOut`, as a plain tuple (what TorchScript returns):
+    loss summed over these rows, the five gradients, H_T, then the probe's:
+    H_t of the steps with a loss, ||dL/dH_t|| over these rows for those steps,
+    the state entering them. The probe's three are empty unless
     `probe`; with `keep` (row numbers) H_t and the state are of those rows only.
     The probe's reductions run here, in the compiled step: as separate Python
     ops after it they cost 10% of a probed step at 128 hidden units.
@@ -248,21 +281,21 @@ def _work_for(X, H0, lo: int, hi: int):
     return scratch(work_size(hi - lo, X.shape[1], H0.shape[1]), H0)
 
 
-def _group(run, keep, args):
-    """One row group's step (on a helper thread or here). When probing, `keep`
-    is (Hs_all, H_in_all, dst): the group's kept rows go to positions dst of
-    them."""
+def _group(run, keep, args) -> RowsOut:
+    """One row group's step (on a helper thread or here), its result named.
+    When probing, `keep` is (Hs_all, H_in_all, dst): the group's kept rows go
+    to positions dst of them."""
     # inference mode, not just no_grad: every op then skips autograd's
     # dispatch, 11% of a row group's step at 128 hidden units (the mode is
     # per thread: a helper's grad mode is on by default)
     with torch.inference_mode():
         _interpret_only()
-        out = run(*args, _work_for(args[0], args[2], args[3], args[4]))
+        out = RowsOut(*run(*args, _work_for(args[0], args[2], args[3], args[4])))
         if keep is not None:
             Hs_all, H_in_all, dst = keep
             if dst.numel():
-                Hs_all.index_copy_(1, dst, out[7])
-                H_in_all.index_copy_(0, dst, out[9])
+                Hs_all.index_copy_(1, dst, out.Hs)
+                H_in_all.index_copy_(0, dst, out.H_in)
         return out
 
 
@@ -293,8 +326,8 @@ def row_groups(B: int, cores: int) -> List[Tuple[int, int]]:
 
 
 def forward_backward(params, X, Y, H0, relu: bool, warmup: int = 0, probe=False,
-                     cores: int = 1):
-    """(loss, grads, state, Hs, dH norms, H_in) of one minibatch. `probe`:
+                     cores: int = 1) -> StepOut:
+    """Loss, gradients, state (and the probe's Hs, dH norms, H_in) of one minibatch. `probe`:
     False, True (Hs and H_in of every row) or row numbers (Hs and H_in of those
     rows only, in that order: a snapshot shows a few lanes). dH is over all
     rows either way; Hs, dH and H_in are None unless probing. `cores` > 1
@@ -311,11 +344,11 @@ def forward_backward(params, X, Y, H0, relu: bool, warmup: int = 0, probe=False,
         if rows is not None:
             (_, own), = _kept_rows(((0, B),), rows)[0]   # the rows themselves
             keep = own.to(X.device)
-        loss_sum, *grads, HT, Hs, dH, H_in = _group(
-            run, None, (X, Y, H0, 0, B, *params, N, warmup, relu, cpu, on, keep))
-        if not on:
-            return loss_sum / N, grads, (HT,), None, None, None
-        return loss_sum / N, grads, (HT,), Hs, dH, H_in
+        out = _group(run, None, (X, Y, H0, 0, B, *params, N, warmup, relu, cpu, on, keep))
+        step = StepOut(out.loss_sum / N, out.grads, (out.H_T,))
+        if on:
+            step.Hs, step.dH, step.H_in = out.Hs, out.dH, out.H_in
+        return step
     if rows is None:
         rows = tuple(range(X.shape[0])) if on else ()
     where, holder = _kept_rows(tuple(groups), rows)
@@ -329,18 +362,19 @@ def forward_backward(params, X, Y, H0, relu: bool, warmup: int = 0, probe=False,
             for (lo, hi), keep, (_, src) in zip(groups, keeps, where)]
     boxes = [h.submit(job) for h, job in zip(_helpers(len(groups) - 1), jobs[1:])]
     parts = [_group(*jobs[0])] + [_result(box) for box in boxes]
-    grads = list(parts[0][1:6])
+    grads = parts[0].grads
     for p in parts[1:]:
-        torch._foreach_add_(grads, list(p[1:6]))
-    loss = parts[0][0]
+        torch._foreach_add_(grads, p.grads)
+    loss = parts[0].loss_sum
     for p in parts[1:]:
-        loss = loss + p[0]
-    state = (torch.cat([p[6] for p in parts]),)
+        loss = loss + p.loss_sum
+    step = StepOut(loss / N, grads, (torch.cat([p.H_T for p in parts]),))
     if not on:
-        return loss / N, grads, state, None, None, None
-    dH = parts[0][8]
+        return step
+    dH = parts[0].dH
     for p in parts[1:]:
-        dH = torch.hypot(dH, p[8])     # sqrt(a^2 + b^2): the norm over both groups' rows
+        dH = torch.hypot(dH, p.dH)     # sqrt(a^2 + b^2): the norm over both groups' rows
     if holder is not None:
-        Hs_all, H_in_all = parts[holder][7], parts[holder][9]
-    return loss / N, grads, state, Hs_all, dH, H_in_all
+        Hs_all, H_in_all = parts[holder].Hs, parts[holder].H_in
+    step.Hs, step.dH, step.H_in = Hs_all, dH, H_in_all
+    return step

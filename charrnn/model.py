@@ -17,13 +17,12 @@ over all steps; only the H_t chain is sequential (charrnn/bptt.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from . import bptt
+from .bptt import StepOut
 
 
 class DeviceError(ValueError):
@@ -65,17 +64,6 @@ def resolve_device(name: str) -> torch.device:
                               "use cpu or auto.")
         return torch.device("mps")
     raise DeviceError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps.")
-
-
-@dataclass
-class StepOut:
-    loss: torch.Tensor           # scalar, mean cross-entropy
-    grads: list[torch.Tensor]    # one per parameter, same order as params
-    state: tuple                 # detached state after the last step
-    # when probing; "rows": the batch rows probed (all, or the list given as `probe`)
-    Hs: torch.Tensor | None = None   # (num_steps, rows, num_hiddens)
-    dH: torch.Tensor | None = None   # (num_steps,) ||dL/dH_t|| over the whole batch
-    H_in: torch.Tensor | None = None  # (rows, num_hiddens): the state entering the minibatch
 
 
 # ------------------------------------------------------------- the seed
@@ -163,12 +151,8 @@ class ScratchRNN:
         flows through them: backpropagation through earlier minibatches (no
         detach). What it returns are inference tensors (see bptt._group):
         read them anywhere, change them in place only in inference mode."""
-        loss, grads, st, Hs, dH, H_in = bptt.forward_backward(
+        return bptt.forward_backward(
             self.params, X, Y, state[0], self.activation != "tanh", warmup, probe, self.cores)
-        out = StepOut(loss, grads, st)
-        if probe:
-            out.Hs, out.dH, out.H_in = Hs, dH, H_in
-        return out
 
 
 # ------------------------------------------------------ torch.nn models
