@@ -13,8 +13,10 @@ import sys
 import time
 
 from .config import ConfigError, RunConfig
+from .i18n import t
 from .data import CorpusError
 from .model import DeviceError
+from .settings import BY_NAME, SETTINGS
 from .threads import configure_threads
 
 EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
@@ -26,31 +28,31 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_BAD_INPUT)
 
 
+def _help(s) -> str:
+    text = f"{t(s.help, 'en')} Allowed: {s.allowed('en')}."
+    if s.name == "tokens":
+        return text + " Default: d2l for the book, raw for your own file."
+    return (text + f" Default: {s.show(s.default)}.").replace("%", "%%")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    d = RunConfig()
+    """The options of `train`, one per row of the settings table."""
     p = _Parser(prog="python -m charrnn", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     t = sub.add_parser("train", help="train the RNN (defaults are d2l 8.5's)")
-    t.add_argument("--corpus", default=d.corpus,
-                   help="timemachine (default), fallback, or a path to a UTF-8 text file")
-    t.add_argument("--tokens", choices=["d2l", "raw"], default=None,
-                   help="d2l: letters only, lower case (default for the book); "
-                        "raw: every character (default for your own file)")
-    t.add_argument("--max-tokens", default=d.max_tokens, help="-1 = all")
-    t.add_argument("--model", choices=["scratch", "rnn", "gru", "lstm"], default=d.model)
-    t.add_argument("--num-hiddens", default=d.num_hiddens)
-    t.add_argument("--batch-size", default=d.batch_size)
-    t.add_argument("--num-steps", default=d.num_steps)
-    t.add_argument("--lr", default=d.lr)
-    t.add_argument("--num-epochs", default=d.num_epochs)
-    t.add_argument("--theta", default=str(d.theta), help="clipping threshold; 0 or none = off")
-    t.add_argument("--random-iter", action="store_true", help="random partitioning")
-    t.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps")
-    t.add_argument("--seed", default=d.seed)
-    t.add_argument("--prefix", default=d.prefix)
-    t.add_argument("--activation", choices=["tanh", "relu"], default=d.activation)
-    t.add_argument("--no-detach", action="store_true",
-                   help="backprop through the epoch's earlier minibatches (d2l exercise)")
+    for s in SETTINGS:
+        if not s.cli:
+            continue
+        kw = {"dest": s.name, "default": None, "help": _help(s)}
+        if s.kind == "choice":
+            kw["choices"] = list(s.choices)
+        elif s.kind == "bool":  # --random-iter alone means yes
+            kw.update(nargs="?", const="yes", metavar="|".join(s.words or ("yes", "no")))
+        else:
+            kw["metavar"] = {"int": "N", "float": "X", "lanes": "I,J,..."}.get(s.kind, "TEXT")
+        t.add_argument(s.cli, **kw)
+    t.add_argument("--no-detach", dest="detach", action="store_const", const="no",
+                   help="the same as --detach=no")
     t.add_argument("--threads", type=int, default=None,
                    help="CPU cores to train on (default: 2 where the machine has them; "
                         "the scratch model splits each minibatch's rows over them)")
@@ -59,14 +61,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(a) -> RunConfig:
-    corpus = a.corpus
-    tokens = a.tokens or ("d2l" if corpus in ("timemachine", "fallback") else "raw")
-    return RunConfig.from_dict(dict(
-        corpus=corpus, tokens=tokens, max_tokens=a.max_tokens, model=a.model,
-        num_hiddens=a.num_hiddens, batch_size=a.batch_size, num_steps=a.num_steps,
-        lr=a.lr, num_epochs=a.num_epochs, theta=a.theta, random_iter=a.random_iter,
-        device=a.device, seed=a.seed, prefix=a.prefix, activation=a.activation,
-        detach=not a.no_detach))
+    """The flags given (text, read by the settings table like a link's) -> RunConfig."""
+    given = {s.name: getattr(a, s.name) for s in SETTINGS
+             if s.cli and getattr(a, s.name) is not None}
+    corpus = given.get("corpus", BY_NAME["corpus"].default)
+    given.setdefault("tokens", "d2l" if corpus in ("timemachine", "fallback") else "raw")
+    if "probe_lanes" not in given:  # the default rows that a small batch has
+        batch_size = given.get("batch_size", BY_NAME["batch_size"].default)
+        try:
+            bs = int(batch_size)
+        except (TypeError, ValueError):
+            bs = None  # the validator names the bad batch_size
+        if bs is not None:
+            given["probe_lanes"] = [i for i in BY_NAME["probe_lanes"].default if i < bs] or [0]
+    return RunConfig.from_dict(given)
 
 
 def _bar(done, total, width=30):
@@ -129,8 +137,8 @@ def main(argv=None) -> int:
         return train(args)
     except ConfigError as exc:  # also name the flag the user typed
         text = str(exc)
-        field = text.split(" ", 1)[0]
-        flag = f"--{field.replace('_', '-')}: " if field in vars(args) else ""
+        field = BY_NAME.get(text.split(" ", 1)[0])
+        flag = f"{field.cli}: " if field is not None and field.cli else ""
         sys.stderr.write(f"charrnn: error: {flag}{text}\n")
         return EXIT_BAD_INPUT
     except (CorpusError, DeviceError) as exc:

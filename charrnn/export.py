@@ -19,11 +19,9 @@ from . import store
 from .config import ConfigError, RunConfig
 from .i18n import t
 from .model import make_model
+from .settings import BY_NAME, SWEEPABLE  # the sweep axes: the table's rows with `sweep`
 
 MAX_SWEEP = 25
-# settings a sweep may vary (numbers; theta also accepts "none" = no clipping)
-SWEEPABLE = ("lr", "theta", "num_hiddens", "batch_size", "num_steps", "num_epochs",
-             "seed", "max_tokens")
 _SHORT = {"theta": "θ", "num_hiddens": "h", "batch_size": "batch", "num_steps": "steps",
           "num_epochs": "epochs", "max_tokens": "tokens"}
 _NONE = ("none", "off", "no", "-")
@@ -174,7 +172,7 @@ def parse_values(name: str, text: str, lang: str = "en") -> list:
         part = part.strip()
         if not part:
             continue
-        if part.lower() in _NONE and name == "theta":
+        if part.lower() in _NONE and BY_NAME[name].none:
             out.append(None)
             continue
         try:
@@ -183,7 +181,7 @@ def parse_values(name: str, text: str, lang: str = "en") -> list:
             raise ConfigError(t("tune.err.number", lang, name=name, value=part)) from None
         if not math.isfinite(value):
             raise ConfigError(t("tune.err.number", lang, name=name, value=part))
-        if name not in ("lr", "theta"):
+        if BY_NAME[name].whole:
             if value != int(value):
                 raise ConfigError(t("tune.err.whole", lang, name=name, value=part))
             value = int(value)

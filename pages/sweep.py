@@ -10,12 +10,11 @@ import streamlit as st
 from charrnn.config import ConfigError
 from charrnn.data import CorpusError, check_length, load_corpus
 from charrnn.export import SWEEPABLE, format_setting, parse_values, sweep_configs
+from charrnn.settings import BY_NAME, SETTINGS
 from charrnn.ui.config_form import build_config, config_sidebar
 
 # what the values box shows when a setting is chosen: a sensible first sweep
-DEFAULT_VALUES = {"lr": "0.5, 1, 2", "theta": "1, none", "num_hiddens": "64, 128, 256",
-                  "batch_size": "8, 32", "num_steps": "10, 35", "num_epochs": "50, 100",
-                  "seed": "0, 1, 2", "max_tokens": "3000, 10000"}
+DEFAULT_VALUES = {s.name: s.sweep for s in SETTINGS if s.sweep}
 lang = ui.lang()
 reg = ui.get_registry()
 
@@ -35,7 +34,7 @@ def reset_values(slot):
 def values_box(col, slot, axis):
     st.session_state.setdefault(f"sw_vals{slot}", DEFAULT_VALUES[axis])
     return col.text_input(ui.tr("tune.sw.values", name=axis), key=f"sw_vals{slot}",
-                          help=ui.tr("tune.sw.values.theta_help" if axis == "theta"
+                          help=ui.tr("tune.sw.values.theta_help" if BY_NAME[axis].none
                                      else "tune.sw.values.help"))
 
 
@@ -72,6 +71,7 @@ if not ui.can_control():
     st.info(ui.tr("tune.sw.locked"))
 else:
     c1, c2 = st.columns(2)
+    st.session_state.setdefault("sw_axis1", "lr")  # the first thing a tuner varies
     axis1 = c1.selectbox(ui.tr("tune.sw.axis1"), SWEEPABLE, key="sw_axis1",
                          on_change=reset_values, args=(1,))
     vals1 = values_box(c1, 1, axis1)

@@ -57,8 +57,6 @@ EN = {
     "cfg.detach.help": "d2l detaches the carried state. Off: the gradient flows back through every "
                        "earlier minibatch of the epoch (scratch model, sequential partitioning); "
                        "each step costs more and gradients can grow.",
-    "cfg.url_bad": "The link's {name}={value} is not allowed ({name} must be between {lo} and "
-                   "{hi}); using {default}.",
     "cfg.side_by_side": "Sequential vs random, side by side",
     "cfg.side_by_side.help": "Start these settings twice, with sequential and with random "
                              "partitioning, and compare them.",
@@ -249,7 +247,6 @@ ZH = {
     "cfg.detach": "在小批量之间分离（detach）状态",
     "cfg.detach.help": "d2l 会分离传递的状态。关闭后，梯度会回传到本迭代周期中之前的所有小批量"
                        "（仅从零实现的模型、顺序分区）；每一步的代价更大，梯度也可能变大。",
-    "cfg.url_bad": "链接中的 {name}={value} 不被允许（{name} 必须在 {lo} 到 {hi} 之间）；改用 {default}。",
     "cfg.side_by_side": "顺序分区与随机采样并排比较",
     "cfg.side_by_side.help": "用这些设置各训练一次（顺序分区和随机采样），然后比较。",
     "cfg.h.corpus": "语料",

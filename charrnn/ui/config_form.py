@@ -1,106 +1,184 @@
-"""The sidebar's training settings: presets, corpus, model, hyperparameters.
+"""The sidebar's training settings, drawn from the settings table.
 
-Every widget's key is the RunConfig field it sets and is bound to the URL
-query string, so a lecturer can prepare links ("?theta_on=false" shows the
-explosion) and students open exactly that setup. `?hide=lr,theta` hides
-chosen controls for a class, as TensorFlow Playground does.
+Each setting of the table with a sidebar group gets its widget, keyed by the
+setting's link name, and is bound to the link: a lecturer prepares links
+("?theta_on=false" shows the explosion) and students open exactly that
+setup. A link's values are read strictly by the table's reader; one that
+cannot be used is replaced by the default and said so in the main area.
+`?hide=lr,theta` hides chosen controls for a class, as TensorFlow
+Playground does.
 """
 from __future__ import annotations
-
-import math
 
 import streamlit as st
 
 from ..config import ConfigError, RunConfig
 from ..data import CorpusError, check_length, decode_user_text, load_corpus
+from ..i18n import LANGS, t
 from ..model import available_devices
-from .core import can_control, error_text, fmt, get_registry, sync_url, tr, url_choice
+from ..settings import BY_NAME, FORM, HIDE_NAMES, Setting, check_lanes, coerce, switch_of
+from .core import (can_control, error_text, fmt, get_registry, lang,
+                   link_warning, sync_url, tr, url_choice)
 
-DEFAULTS = RunConfig()
 CORPORA = ["timemachine", "upload", "paste"]
-TOKENS = ["d2l", "raw"]
-MODELS = ["scratch", "rnn", "gru", "lstm"]
-PARTS = ["sequential", "random"]
+GROUPS = {"corpus": "cfg.h.corpus", "model": "cfg.h.model", "training": "cfg.h.training",
+          "more": "cfg.h.more"}
 # preset name -> the settings it changes (everything else: d2l 8.5 defaults)
 PRESETS = {
     "d2l": {},
-    "explode": {"theta_on": False},
+    "explode": {"theta": None},
     "quick": {"num_hiddens": 128, "num_epochs": 60},
-    "relu": {"activation": "relu", "theta_on": False, "lr": 0.5},
-    "random": {"part": "random"},
-    "nodetach": {"detach": False, "part": "sequential", "num_hiddens": 128, "num_epochs": 100},
-}
-FORM_DEFAULTS = {
-    "corpus_src": "timemachine", "tokens": DEFAULTS.tokens, "max_tokens": DEFAULTS.max_tokens,
-    "model": DEFAULTS.model, "num_hiddens": DEFAULTS.num_hiddens,
-    "batch_size": DEFAULTS.batch_size, "num_steps": DEFAULTS.num_steps, "lr": DEFAULTS.lr,
-    "num_epochs": DEFAULTS.num_epochs, "theta_on": True, "theta": DEFAULTS.theta,
-    "part": "sequential", "seed": DEFAULTS.seed, "device": "auto",
-    "activation": DEFAULTS.activation, "prefix": DEFAULTS.prefix,
-    "snapshot_every": DEFAULTS.snapshot_every, "lanes": list(DEFAULTS.probe_lanes),
-    "detach": True,
+    "relu": {"activation": "relu", "theta": None, "lr": 0.5},
+    "random": {"random_iter": True},
+    "nodetach": {"detach": False, "random_iter": False, "num_hiddens": 128, "num_epochs": 100},
 }
 
 
+# ------------------------------------------------------- widget <-> setting
+def to_widget(s: Setting, value):
+    """A setting's value as its widget holds it (a choice's word, a list)."""
+    if value is None:  # theta off: the number keeps its default, the switch says off
+        value = s.default
+    if s.kind == "bool" and s.words:
+        return s.words[bool(value)]
+    if s.kind == "lanes":
+        return list(value)
+    return value
+
+
+def from_widget(s: Setting, state):
+    if s.kind == "bool" and s.words and state in s.words:
+        return state == s.words[1]
+    if s.kind == "lanes" and isinstance(state, list):
+        return tuple(state)
+    return state
+
+
+def read_link_value(s: Setting, raw: str, batch_size: int | None = None):
+    """A link's text for `s`: (value, None), or (None, the ConfigError) when it
+    cannot be used. The table's reader, the one every door uses."""
+    try:
+        value = coerce(s, raw)
+        if s.kind == "lanes":
+            check_lanes(value, BY_NAME["batch_size"].default if batch_size is None
+                        else batch_size)
+        return value, None
+    except ConfigError as exc:
+        return None, exc
+
+
+def _allowed(s: Setting) -> dict:
+    return {code: s.allowed(code) for code in LANGS}
+
+
+def _from_link(s: Setting, hidden: bool, moved: bool, batch_size: int | None = None):
+    """Before a widget: the link's value (`?num_hiddens=64`), read strictly, into
+    it; a value that cannot be used: the default, and a warning that names
+    the allowed values. A value already applied stays, unless the form moved
+    to another page (its widgets there start empty; the link still holds them)."""
+    ss, key = st.session_state, s.url
+    default = to_widget(s, s.default)
+    raw = st.query_params.get(key)
+    if raw is None:
+        if not hidden and (key not in ss or moved):
+            ss[key] = default
+        return
+    if raw == ss.get(f"_url_{key}") and key in ss and not moved:
+        return
+    value, problem = read_link_value(s, raw, batch_size)
+    if problem is None:
+        if s.switch and value is None:  # ?theta=none: the switch off
+            ss[s.switch] = False
+            value = s.default
+        ss[key] = to_widget(s, value)
+        ss.setdefault("_link_set", {})[key] = ss[key]
+    elif hidden:  # not drawn: Start refuses it and names the range
+        link_warning(key, "link.kept", name=key, value=raw[:40], allowed=_allowed(s))
+    else:
+        ss[key] = default
+        link_warning(key, "link.bad", keep_while=default, name=key, value=raw[:40],
+                     allowed=_allowed(s), default=s.show(s.default))
+
+
+def _number(s: Setting):
+    kw = dict(min_value=s.low, max_value=s.high, step=s.step, format=s.fmt,
+              help=tr(s.help) if s.help else None)
+    st.number_input(tr(s.label) if s.label else s.name, key=s.url, **kw)
+
+
+def _choice(s: Setting, options):
+    labels = s.option_labels
+    kw = dict(key=s.url, help=tr(s.help) if s.help else None)
+    if labels:
+        language = lang()  # fixed now: a format_func may be called outside the run
+        kw["format_func"] = lambda o: t(labels.format(o), language)
+    if len(options) > 3 or s.kind == "device":
+        st.selectbox(tr(s.label), options, **kw)
+    else:
+        st.radio(tr(s.label), options, horizontal=True, **kw)
+
+
+def _widget(s: Setting, hidden: set, moved: bool):
+    """One setting: its link value in, its widget, its value back into the link."""
+    ss, key = st.session_state, s.url
+    is_hidden = key in hidden
+    if s.switch:
+        sw = switch_of(s)
+        _from_link(sw, is_hidden, moved)
+        if not is_hidden:
+            st.toggle(tr(sw.label), key=sw.url, help=tr(s.help))
+            sync_url(sw.url, True, sw.show(ss[sw.url]))
+        if not ss.get(sw.url, True):
+            return  # no clipping: no θ to choose
+    batch_size = ss.get("batch_size", BY_NAME["batch_size"].default)
+    _from_link(s, is_hidden, moved, batch_size)
+    if is_hidden:
+        return
+    if s.kind in ("int", "float"):
+        _number(s)
+    elif s.kind == "bool" and not s.words:
+        st.toggle(tr(s.label), key=key, help=tr(s.help))
+    elif s.kind in ("bool", "choice"):
+        _choice(s, list(s.words or s.choices))
+    elif s.kind == "device":
+        devices = available_devices()
+        if ss.get(key) not in devices:
+            if key in st.query_params and ss.get(key) != s.default:
+                link_warning(key, "link.device", keep_while=s.default, value=str(ss[key])[:40],
+                             allowed=", ".join(devices), default=s.default)
+            ss[key] = s.default
+        _choice(s, devices)
+    elif s.kind == "lanes":
+        bs = int(batch_size)
+        ss[key] = [i for i in ss.get(key, []) if i < bs] or [0]
+        st.multiselect(tr(s.label), list(range(bs)), key=key, max_selections=16,
+                       help=tr(s.help))
+    else:
+        st.text_input(tr(s.label), key=key, max_chars=int(s.high), help=tr(s.help))
+    default = to_widget(s, s.default)
+    sync_url(key, default, s.show(from_widget(s, ss.get(key))))
+
+
+# ----------------------------------------------------------------- the form
 def apply_preset(name: str):
     """Put a preset's values into the widgets (their keys are in session_state)."""
-    for key, value in FORM_DEFAULTS.items():
-        if key not in ("corpus_src", "device"):
-            st.session_state[key] = value
-    for key, value in PRESETS[name].items():
-        st.session_state[key] = value
-
-
-def _init(key):
-    """Default for a widget, unless the URL or the session already holds one."""
-    if key not in st.session_state and key not in st.query_params:
-        st.session_state[key] = FORM_DEFAULTS[key]
+    values = {s.name: s.default for s in FORM if s.kind != "device"}
+    values.update(PRESETS[name])
+    for name_, value in values.items():
+        s = BY_NAME[name_]
+        st.session_state[s.url] = to_widget(s, value)
+        if s.switch:
+            st.session_state[s.switch] = value is not None
 
 
 def _hidden() -> set[str]:
-    return {k.strip() for k in st.query_params.get("hide", "").split(",") if k.strip()}
-
-
-def _url_number(key, lo, hi):
-    """A number from the link (`?lr=0.5`) into its widget. Not bind="query-params":
-    Streamlit drops a bad value silently and fails on `inf`; here a bad one (not
-    a finite number, out of range, a fraction for a whole number) is replaced by
-    the default with a warning naming the allowed range."""
-    raw = st.query_params.get(key)
-    # a value already applied stays, unless the form moved to another page (the
-    # widgets there are new and start empty; the URL still holds their values)
-    moved = st.session_state.get("_form_moved")
-    if raw is None:  # the URL drops values at their default
-        if moved:
-            st.session_state[key] = FORM_DEFAULTS[key]
-        return
-    if raw == st.session_state.get(f"_url_{key}") and key in st.session_state and not moved:
-        return
-    whole = isinstance(lo, int)
-    try:
-        value = float(raw)
-        ok = math.isfinite(value) and lo <= value <= hi and (not whole or value == int(value))
-    except (TypeError, ValueError, OverflowError):
-        ok = False
-    if ok:
-        st.session_state[key] = int(value) if whole else value
-        return
-    st.session_state[key] = FORM_DEFAULTS[key]
-    st.session_state.setdefault("_url_warnings", []).append(
-        tr("cfg.url_bad", name=key, value=str(raw)[:40], lo=f"{lo:g}", hi=f"{hi:g}",
-           default=f"{FORM_DEFAULTS[key]:g}"))
-
-
-def _num(key, label, lo, hi, step=None, fmt=None, help=None, hidden=()):
-    if key in hidden:  # not drawn: Start validates the link's value and names the range
-        return st.session_state.get(key, st.query_params.get(key, FORM_DEFAULTS[key]))
-    _url_number(key, lo, hi)
-    if key not in st.session_state:
-        st.session_state[key] = FORM_DEFAULTS[key]
-    value = st.number_input(label, min_value=lo, max_value=hi, step=step, format=fmt,
-                            key=key, help=help)
-    sync_url(key, FORM_DEFAULTS[key])
-    return value
+    """The link names of the settings `?hide=` names (link or d2l names)."""
+    asked = [k.strip() for k in st.query_params.get("hide", "").split(",") if k.strip()]
+    unknown = [k for k in asked if k not in HIDE_NAMES]
+    if unknown:
+        link_warning("hide", "link.hide", names=", ".join(unknown)[:80],
+                     allowed=", ".join(s.url for s in FORM))
+    return {HIDE_NAMES[k].url for k in asked if k in HIDE_NAMES}
 
 
 def _user_text(src):
@@ -126,113 +204,72 @@ def _user_text(src):
         return None
 
 
+def _corpus_source(moved):
+    url_choice("corpus_src", CORPORA, "timemachine", moved=moved)
+    src = st.radio(tr("cfg.corpus"), CORPORA, key="corpus_src", format_func=fmt("cfg.corpus"),
+                   horizontal=True, label_visibility="collapsed")
+    sync_url("corpus_src", "timemachine")
+    return None if src == "timemachine" else _user_text(src)
+
+
 def config_sidebar(page: str = "train"):
     """Draw the settings on `page`; returns the user's text (or None)."""
     hidden = _hidden()
-    st.session_state["_form_moved"] = st.session_state.get("_form_page") not in (None, page)
-    st.session_state["_form_page"] = page
-    st.session_state.pop("_url_warnings", None)
+    ss = st.session_state
+    moved = ss.get("_form_page") not in (None, page)
+    ss["_form_page"] = page
     st.selectbox(tr("cfg.preset"), list(PRESETS), key="preset", index=None,
-                 placeholder=tr("cfg.preset.placeholder"),
-                 format_func=fmt("cfg.preset"),
-                 on_change=lambda: apply_preset(st.session_state["preset"])
-                 if st.session_state.get("preset") else None)
-
-    st.subheader(tr("cfg.h.corpus"))
-    url_choice("corpus_src", CORPORA, "timemachine", moved=st.session_state["_form_moved"])
-    src = st.radio(tr("cfg.corpus"), CORPORA, key="corpus_src",
-                   format_func=fmt("cfg.corpus"),
-                   horizontal=True, label_visibility="collapsed")
-    sync_url("corpus_src", "timemachine")
-    text = None if src == "timemachine" else _user_text(src)
-    url_choice("tokens", TOKENS, FORM_DEFAULTS["tokens"], moved=st.session_state["_form_moved"])
-    if "tokens" not in hidden:
-        st.radio(tr("cfg.tokens"), TOKENS, key="tokens",
-                 format_func=fmt("cfg.tokens"), horizontal=True,
-                 help=tr("cfg.tokens.help"))
-        sync_url("tokens", FORM_DEFAULTS["tokens"])
-
-    st.subheader(tr("cfg.h.model"))
-    url_choice("model", MODELS, FORM_DEFAULTS["model"], moved=st.session_state["_form_moved"])
-    if "model" not in hidden:
-        st.selectbox(tr("cfg.model"), MODELS, key="model",
-                     format_func=fmt("cfg.model"))
-        sync_url("model", FORM_DEFAULTS["model"])
-    _num("num_hiddens", "num_hiddens", 1, 4096, 32, help=tr("cfg.num_hiddens.help"),
-         hidden=hidden)
-
-    st.subheader(tr("cfg.h.training"))
-    c1, c2 = st.columns(2)
-    with c1:
-        _num("batch_size", "batch_size", 1, 1024, 1, hidden=hidden)
-        _num("lr", "lr", 1e-6, 1e6, None, "%g", help=tr("cfg.lr.help"), hidden=hidden)
-    with c2:
-        _num("num_steps", "num_steps", 1, 1000, 1, hidden=hidden)
-        _num("num_epochs", "num_epochs", 1, 1_000_000, 10, hidden=hidden)
-    _init("theta_on")
-    if "theta" not in hidden:
-        st.toggle(tr("cfg.clip"), key="theta_on", bind="query-params", help=tr("cfg.clip.help"))
-    if st.session_state.get("theta_on", True):
-        _num("theta", "theta (θ)", 1e-6, 1e9, None, "%g", hidden=hidden)
-    url_choice("part", PARTS, "sequential", moved=st.session_state["_form_moved"])
-    if "part" not in hidden:
-        st.radio(tr("cfg.part"), PARTS, key="part",
-                 format_func=fmt("cfg.part"), horizontal=True,
-                 help=tr("cfg.part.help"))
-        sync_url("part", "sequential")
-
-    with st.expander(tr("cfg.h.more")):
-        devices = available_devices()
-        _init("device")
-        if st.session_state.get("device") not in devices:
-            st.session_state["device"] = "auto"
-        st.selectbox(tr("cfg.device"), devices, key="device", help=tr("cfg.device.help"))
-        _num("seed", "seed", 0, 2**31 - 1, 1, hidden=hidden)
-        _num("max_tokens", "max_tokens", -1, 10_000_000, 1000, help=tr("cfg.max_tokens.help"),
-             hidden=hidden)
-        _init("activation")
-        st.radio(tr("cfg.activation"), ["tanh", "relu"], key="activation", horizontal=True,
-                 bind="query-params", help=tr("cfg.activation.help"))
-        _init("detach")
-        st.toggle(tr("cfg.detach"), key="detach", bind="query-params", help=tr("cfg.detach.help"))
-        _init("prefix")
-        st.text_input(tr("cfg.prefix"), key="prefix", max_chars=200)
-        _init("lanes")
-        bs = int(st.session_state.get("batch_size") or 1)
-        lanes = [i for i in st.session_state.get("lanes", []) if i < bs] or [0]
-        st.session_state["lanes"] = lanes
-        st.multiselect(tr("cfg.lanes"), list(range(min(bs, 64))), key="lanes",
-                       max_selections=16, help=tr("cfg.lanes.help"))
-        _num("snapshot_every", "snapshot_every", 1, 1_000_000, 1,
-             help=tr("cfg.snapshot_every.help"), hidden=hidden)
-    for warning in st.session_state.get("_url_warnings", []):
-        st.warning(warning)
+                 placeholder=tr("cfg.preset.placeholder"), format_func=fmt("cfg.preset"),
+                 on_change=lambda: apply_preset(ss["preset"]) if ss.get("preset") else None)
+    text = None
+    for group, title in GROUPS.items():
+        rows = [s for s in FORM if s.group == group]
+        if group == "more":
+            box = st.expander(tr(title))
+        else:
+            st.subheader(tr(title))
+            box = st.container()
+        with box:
+            if group == "corpus":
+                text = _corpus_source(moved)
+            if group == "training":  # the plain numbers side by side, two columns
+                numbers = [s for s in rows if s.kind in ("int", "float") and not s.switch]
+                cols = st.columns(2)
+                for i, s in enumerate(numbers):
+                    with cols[i % 2]:
+                        _widget(s, hidden, moved)
+                rows = [s for s in rows if s not in numbers]
+            for s in rows:
+                _widget(s, hidden, moved)
     return text
+
+
+def _setting_value(s: Setting):
+    """The value Start uses: the widget's, else (hidden) the link's text, which
+    the validator reads and refuses with the range named."""
+    ss, qp = st.session_state, st.query_params
+    if s.url in ss:
+        value = from_widget(s, ss[s.url])
+    else:
+        value = qp.get(s.url, s.default)
+    if s.switch:
+        on = ss.get(s.switch, qp.get(s.switch, True))
+        if not coerce(switch_of(s), on):
+            return None
+    return value
 
 
 def build_config(text) -> RunConfig:
     """Widgets -> a validated RunConfig (ConfigError / CorpusError on bad input)."""
-    s = st.session_state
-    src = s.get("corpus_src", "timemachine")
-
-    def val(key):
-        if key in s:
-            return s[key]
-        return st.query_params.get(key, FORM_DEFAULTS[key])
-
+    src = st.session_state.get("corpus_src", "timemachine")
     if src != "timemachine" and not text:
         raise CorpusError(tr("cfg.err.no_text"))
+    values = {s.name: _setting_value(s) for s in FORM}
+    if values["model"] != "scratch":
+        values["activation"] = "tanh"
+    values["prefix"] = values["prefix"] or " "
     cfg = RunConfig.from_dict(dict(
-        corpus="timemachine" if src == "timemachine" else "text", text=text,
-        tokens=val("tokens"), max_tokens=val("max_tokens"), model=val("model"),
-        num_hiddens=val("num_hiddens"), batch_size=val("batch_size"),
-        num_steps=val("num_steps"), lr=val("lr"), num_epochs=val("num_epochs"),
-        theta=val("theta") if str(val("theta_on")).lower() not in ("false", "0") else None,
-        random_iter=val("part") == "random", device=val("device"), seed=val("seed"),
-        prefix=val("prefix") or " ", activation=val("activation") if val("model") == "scratch"
-        else "tanh", probe_lanes=tuple(val("lanes")) or (0,),
-        snapshot_every=val("snapshot_every"),
-        detach=str(val("detach")).lower() not in ("false", "0")))
+        values, corpus="timemachine" if src == "timemachine" else "text", text=text))
     # fail here, in the page, rather than in the thread a second later
     corpus = load_corpus(cfg.corpus, cfg.tokens, cfg.max_tokens, cfg.text)
     check_length(corpus, cfg.batch_size, cfg.num_steps)

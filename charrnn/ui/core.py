@@ -13,6 +13,7 @@ import plotly.io as pio
 import streamlit as st
 
 from ..i18n import LANGS, t
+from ..settings import ConfigError, as_bool
 from ..runs import Registry, Run
 from ..threads import configure_threads
 from ..worker import mode as worker_mode
@@ -125,41 +126,136 @@ def _check_key():
     st.session_state["_key_wrong"] = bool(entered) and not ok
 
 
+# ---------------------------------------------------------------- links
+_UNSET = object()
+
+
+def link_warning(key: str, message: str, keep_while=_UNSET, **params):
+    """Say that the link's value for `key` was not used: in the main area (in
+    every mode: a collapsed sidebar hides nothing) and once as a toast. It
+    stays while session_state[key] still equals `keep_while` (the value put
+    in its place); without `keep_while`, for this script run only. A param
+    may be {lang: text}: the reader's language picks."""
+    ss = st.session_state
+    stored = ss.setdefault("_link_warnings", {})
+    entry = (message, params, keep_while)
+    if keep_while is not _UNSET:
+        if stored.get(key) == entry:
+            return  # already shown by setup_page in this run
+        stored[key] = entry
+    text = _warning_text(message, params)
+    if ss.get("_link_toasted", {}).get(key) != text:
+        ss.setdefault("_link_toasted", {})[key] = text
+        st.toast(text, icon=":material/link_off:")
+    _show_warning(key, text)
+
+
+def _warning_text(message, params) -> str:
+    language = lang()
+    return tr(message, **{k: v.get(language, v.get("en")) if isinstance(v, dict) else v
+                          for k, v in params.items()})
+
+
+def _show_warning(key, text):
+    shown = st.session_state.setdefault("_link_shown", set())
+    if key in shown:
+        return
+    shown.add(key)
+    box = st.session_state.get("_link_box")
+    (box if box is not None else st).warning(text, icon=":material/link_off:")
+
+
+def _link_warnings_still_true():
+    """At the top of the main area: the link warnings whose cause is still there
+    (the value put in place of the link's is still the one in use)."""
+    ss = st.session_state
+    ss["_link_shown"] = set()
+    ss["_link_box"] = st.container()
+    stored = ss.get("_link_warnings", {})
+    for key, (message, params, keep_while) in list(stored.items()):
+        if ss.get(key, _UNSET) != keep_while:
+            del stored[key]
+            ss.get("_link_toasted", {}).pop(key, None)
+        else:
+            _show_warning(key, _warning_text(message, params))
+
+
+def allowed_words(options) -> dict:
+    """'one of a, b' in every language, for a link warning."""
+    return {code: t("set.allowed.choice", code, choices=", ".join(map(str, options)))
+            for code in LANGS}
+
+
 def url_choice(key: str, options, default, moved: bool = False):
     """Before a choice widget whose labels are translated: a value in the URL
-    (`?key=raw_option`) picks it. bind="query-params" would write the shown,
-    translated label into the link, so a Chinese link would fail in English."""
+    (`?key=raw_option`) picks it; another value is reported and the default
+    used. bind="query-params" would write the shown, translated label into
+    the link, so a Chinese link would fail in English."""
     url = st.query_params.get(key)
     # `moved`: the widget is drawn on another page than last time, so it starts empty
     fresh = url != st.session_state.get(f"_url_{key}") or key not in st.session_state or moved
     if url in [str(o) for o in options] and fresh:
         st.session_state[key] = next(o for o in options if str(o) == url)
+        st.session_state.setdefault("_link_set", {})[key] = st.session_state[key]
+    elif url is not None and fresh:
+        st.session_state[key] = default
+        link_warning(key, "link.bad", keep_while=default, name=key, value=url[:40],
+                     allowed=allowed_words(options), default=str(default))
     elif key not in st.session_state or (url is None and moved):
         st.session_state[key] = default
 
 
-def sync_url(key: str, default):
-    """After the widget: the URL shows its value (and drops it at the default)."""
-    value = st.session_state.get(key)
-    st.session_state[f"_url_{key}"] = None if value is None else str(value)
-    if value is None or value == default:
+def sync_url(key: str, default, text=None):
+    """After the widget: the URL shows its value as `text` (default: str).
+    A value at its default is left out, unless the link set it: a shared
+    link then says it too and reproduces the view."""
+    ss = st.session_state
+    value = ss.get(key)
+    explicit = ss.setdefault("_link_set", {})
+    if key in explicit and explicit[key] != value:
+        del explicit[key]  # changed since the link set it
+    shown = None if value is None else (text if text is not None else str(value))
+    if shown is None or (value == default and key not in explicit):
         if key in st.query_params:
             del st.query_params[key]
-    elif st.query_params.get(key) != str(value):
-        st.query_params[key] = str(value)
+        shown = None
+    elif st.query_params.get(key) != shown:
+        st.query_params[key] = shown
+    ss[f"_url_{key}"] = shown
+
+
+def link_flag(key: str):
+    """A yes/no switch in the link (`?present=1`): True, False, or None when
+    the link has none or an unreadable one."""
+    raw = st.query_params.get(key)
+    if raw is None:
+        return None
+    try:
+        return as_bool(key, raw)
+    except ConfigError:
+        return None
 
 
 def _accept_short_url_flags():
     """`?present=1` and `?lang=zh` in a lecturer's link set those switches."""
     url_choice("lang", LANGS, _browser_lang())
-    flag = st.query_params.get("present")
-    if flag is not None and flag != st.session_state.get("_url_present"):
-        st.session_state["present"] = flag in ("1", "true", "True", "yes")
+    raw = st.query_params.get("present")
+    if raw is not None and raw != st.session_state.get("_url_present"):
+        flag = link_flag("present")
+        st.session_state["present"] = bool(flag)
+        if flag is None:
+            link_warning("present", "link.bad", keep_while=False, name="present",
+                         value=raw[:40], default="false",
+                         allowed={code: t("set.allowed.bool", code) for code in LANGS})
+        else:
+            st.session_state.setdefault("_link_set", {})["present"] = flag
     st.session_state.setdefault("present", False)
 
 
 def setup_page():
-    """Sidebar header shared by every page: language, presentation, presenter key."""
+    """Sidebar header shared by every page: language, presentation, presenter
+    key; above the page, what the link asked for and did not get."""
+    _link_warnings_still_true()
     _accept_short_url_flags()
     with st.sidebar:
         st.segmented_control(
@@ -168,11 +264,7 @@ def setup_page():
             required=True, label_visibility="collapsed")
         sync_url("lang", _browser_lang())
         st.toggle(tr("app.present"), key="present", help=tr("app.present.help"))
-        if st.session_state["present"]:
-            st.query_params["present"] = "1"
-        elif "present" in st.query_params:
-            del st.query_params["present"]
-        st.session_state["_url_present"] = "1" if st.session_state["present"] else None
+        sync_url("present", False, "1" if st.session_state["present"] else "0")
         if presenter_key():
             if st.session_state.get("_controller"):
                 st.caption("🔑 " + tr("app.key.ok"))
@@ -207,11 +299,17 @@ def run_picker(label_key="app.run.pick") -> Run | None:
     """The run this page shows; `?run=ID` in the URL picks it (shareable)."""
     reg = get_registry()
     runs = reg.list()
-    if not runs:
-        return None
     ids = [r.id for r in runs]
     # not bind="query-params": with a format_func that puts the label, not the id, in the URL
     url = st.query_params.get("run")
+    unknown = url is not None and url not in ids and url != st.session_state.get("_run_url")
+    if not runs:
+        if unknown:
+            link_warning("run", "link.run", value=url[:40])
+        return None
+    if unknown:
+        shown = st.session_state.get("run") if st.session_state.get("run") in ids else ids[0]
+        link_warning("run", "link.run", keep_while=shown, value=url[:40])
     if url in ids and url != st.session_state.get("_run_url"):
         st.session_state["run"] = url      # a shared link picks its run
     if st.session_state.get("run") not in ids:

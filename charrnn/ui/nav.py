@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from .core import setup_page, tr
+from .core import link_flag, setup_page, tr
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,8 +29,7 @@ def navigation():
     """Page config, the shared sidebar, and st.navigation over PAGES."""
     st.set_page_config(
         page_title="RNN Training Explorer", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide",
-        initial_sidebar_state="collapsed"
-        if st.query_params.get("present") in ("1", "true") else "auto")
+        initial_sidebar_state="collapsed" if link_flag("present") else "auto")
     setup_page()
     return st.navigation([
         st.Page(ROOT / "pages" / f"{name}.py", title=tr(f"page.{name}"), icon=icon, url_path=name,
