@@ -95,17 +95,21 @@ def train(a) -> int:
     trainer = Trainer(cfg)
     t0 = time.perf_counter()
     ppl, speed, status, message = math.nan, 0.0, "finished", ""
+    train_seconds, step_mode = 0.0, ""
     for ev in trainer.events():
         if isinstance(ev, Start):
+            step_mode = ev.step_mode
             if ev.warning:
                 sys.stderr.write(f"charrnn: warning: {ev.warning}\n")
+            if ev.step_note:   # a CUDA GPU without the captured step
+                sys.stderr.write(f"charrnn: note: {ev.step_note['message']}\n")
             if not a.json:
                 print(f"corpus: {ev.corpus} ({ev.num_tokens:,} tokens, vocabulary "
                       f"{ev.vocab_size}), model {cfg.model} with {ev.num_params:,} "
                       f"parameters on {ev.device} ({ev.cores} CPU core"
                       f"{'s' if ev.cores > 1 else ''})", file=sys.stderr)
         elif isinstance(ev, Epoch):
-            ppl, speed = ev.perplexity, ev.tokens_per_s
+            ppl, speed, train_seconds = ev.perplexity, ev.tokens_per_s, ev.time
             if a.json:
                 _emit({"epoch": ev.epoch, "perplexity": ppl, "tokens_per_s": speed})
             else:
@@ -120,7 +124,8 @@ def train(a) -> int:
     if a.json:
         _emit({"final": True, "status": status, "perplexity": ppl, "tokens_per_s": speed,
                "vocab_size": len(trainer.vocab), "num_tokens": trainer.corpus.num_tokens,
-               "sample": sample, "seconds": seconds, "message": message})
+               "sample": sample, "seconds": seconds, "train_seconds": train_seconds,
+               "step_mode": step_mode, "message": message})
     else:
         sys.stderr.write("\n")
         print(f"status {status}{': ' + message if message else ''}")

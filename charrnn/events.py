@@ -27,6 +27,9 @@ class Start:
     cores: int
     num_params: int
     param_names: list[str]
+    step_mode: str = "eager"       # or "cuda_graph": one replay per minibatch (cuda_graph.py)
+    # on a CUDA GPU without the captured step: why ({"key", "error", "message"})
+    step_note: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

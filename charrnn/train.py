@@ -12,12 +12,14 @@ Suspending it (a paused run) stops training between two minibatches.
 """
 from __future__ import annotations
 
+import functools
 import math
 import random
 import time
 import numpy as np
 import torch
 
+from . import cuda_graph
 from .config import RunConfig
 from .data import Corpus, batches, check_length, load_corpus
 from .events import End, Epoch, Sample, Snapshot, Spectral, Start, Step
@@ -126,6 +128,11 @@ class Trainer:
         self._spectrum: SpectrumThread | None = None
         # host syncs are cheap on the CPU; on a GPU flush probe values in batches
         self.flush_every = 1 if self.device.type == "cpu" else 16
+        # on a CUDA GPU the scratch model's step is one CUDA graph (charrnn/cuda_graph.py),
+        # captured when the run starts; None: the eager step, and why
+        self.graph: cuda_graph.GraphStep | None = None
+        self.eager_reason = cuda_graph.why_not(self.model, self.device, cfg.detach)
+        self.graph_error = ""
 
     def _load_initial_weights(self, path):
         sd = load_weights(path)
@@ -145,10 +152,31 @@ class Trainer:
         return predict(prefix or self.cfg.prefix, num_preds or self.cfg.num_preds,
                        self.model, self.vocab, self.device, tokens=self.cfg.tokens, **kw)
 
-    def _snapshot(self, X, Y, state_in, out) -> Snapshot:
+    def _prepare_graph(self):
+        """Capture the step's graphs (probed and not) before the first step."""
+        if self.eager_reason is not None:
+            return
+        graph = cuda_graph.GraphStep(self.model, self.cfg.batch_size, self.cfg.num_steps,
+                                     self.cfg.theta, self.cfg.lr)
+        error = graph.prepare([False, tuple(self.cfg.probe_lanes)])
+        if error is None:
+            self.graph = graph
+        else:
+            self.eager_reason, self.graph_error = "step.eager.failed", error
+
+    def _step_note(self) -> dict | None:
+        """Why a run on a CUDA GPU trains with the eager step (None otherwise)."""
+        if self.device.type != "cuda" or self.eager_reason is None:
+            return None
+        reason = {"key": self.eager_reason, "error": self.graph_error}
+        return {**reason, "message": t(reason["key"], "en", **reason)}
+
+    def _snapshot(self, X, Y, state_in, out, step, epoch) -> Snapshot:
         """The probe lanes' view of a step probed with `probe=<the lanes>`, as
         small host arrays. Written for few torch ops (each is microseconds of
-        Python): 3 steps in 10 take one, and at 128 hidden units a step is 1.5 ms."""
+        Python): 3 steps in 10 take one, and at 128 hidden units a step is 1.5 ms.
+        Built when the step's values reach the host (`_flush`): on a GPU that
+        is the batched flush, not a sync of its own."""
         lanes = list(self.cfg.probe_lanes)   # out.Hs holds these rows only
         if out.H_in is not None:
             H0 = out.H_in
@@ -162,7 +190,7 @@ class Trainer:
         H = out.Hs.transpose(0, 1).to("cpu", torch.float16, memory_format=torch.contiguous_format)
         H0_16 = H0.to("cpu", torch.float16)
         return Snapshot(
-            step=self.step, epoch=self.epoch, lanes=lanes, H=H.numpy(), H0=H0_16.numpy(),
+            step=step, epoch=epoch, lanes=lanes, H=H.numpy(), H0=H0_16.numpy(),
             input_ids=Xl, target_ids=Yl,
             inputs=self._tokens[Xl].tolist(), targets=self._tokens[Yl].tolist(),
             dH=np.asarray(out.dH.cpu().numpy(), dtype=np.float32))   # a fresh tensor: no copy
@@ -204,6 +232,10 @@ class Trainer:
         flush_dt = time.perf_counter() - t1
         for (step, _, ntok, snap, dt), row in zip(pending, values):
             dt += flush_dt / len(pending)  # on a GPU the work finishes during the sync
+            if snap is not None:   # the probe's cost is training time
+                t1 = time.perf_counter()
+                snap = snap()
+                dt += time.perf_counter() - t1
             loss, gnorm = row[0], row[1]
             clipped = cfg.theta is not None and gnorm > cfg.theta
             acc["loss_sum"] += loss * ntok
@@ -232,6 +264,7 @@ class Trainer:
         Spectral now and then), per epoch an Epoch and maybe a Sample, and one End."""
         if self.spectrum_in_background:
             self._spectrum = SpectrumThread()
+        self._prepare_graph()
         try:
             yield from self._events()
         finally:  # finished, diverged, or closed by a Stop
@@ -254,7 +287,9 @@ class Trainer:
                     corpus=self.corpus.name, warning=self.corpus.warning,
                     device=str(self.device),
                     cores=self.cores if self.cores > 1 else torch.get_num_threads(),
-                    num_params=self.num_params, param_names=list(model.param_names))
+                    num_params=self.num_params, param_names=list(model.param_names),
+                    step_mode="eager" if self.graph is None else "cuda_graph",
+                    step_note=self._step_note())
         last_sample = time.perf_counter()
         corpus_ids = torch.tensor(self.corpus.corpus)   # converted once, not every epoch
         for epoch in range(1, cfg.num_epochs + 1):
@@ -269,26 +304,21 @@ class Trainer:
                 self.step += 1
                 if state is None or cfg.random_iter:
                     state = model.begin_state(X.shape[0], self.device)
-                X, Y = X.to(self.device), Y.to(self.device)
                 probe = self._wants_probe(self.step)
                 keep = list(cfg.probe_lanes) if probe else False   # the rows a snapshot shows
                 state_in = state
-                if cfg.detach:
-                    out = model.forward_backward(X, Y, state, probe=keep)
-                else:  # no detach: run the epoch so far again, backprop through all of it
-                    history.append(X)
-                    state_in = model.begin_state(X.shape[0], self.device)
-                    out = model.forward_backward(torch.cat(history, 1), Y, state_in,
-                                                 probe=keep, warmup=X.shape[1] * (len(history) - 1))
-                state = out.state  # already detached: the next minibatch carries it
-                norm, sq = grad_clipping(out.grads, cfg.theta)
-                with torch.no_grad():
-                    torch._foreach_add_(model.params, out.grads, alpha=-cfg.lr)
-                stats = torch.cat([out.loss.reshape(1).float(), norm.reshape(1), sq])
-                snap = self._snapshot(X, Y, state_in, out) if probe else None
+                if self.graph is not None:   # one replay: step, clipping, update, stats
+                    out, stats = self.graph.step(X, Y, state, keep)
+                    state = out.state
+                else:
+                    X, Y = cuda_graph.to_device(X, Y, self.device)
+                    out, stats, state_in = self._eager_step(X, Y, state, keep, history)
+                    state = out.state  # already detached: the next minibatch carries it
+                snap = (functools.partial(self._snapshot, X, Y, state_in, out, self.step, epoch)
+                        if probe else None)
                 # timed before any yield: a consumer's time is not training time
                 pending.append((self.step, stats, Y.numel(), snap, time.perf_counter() - t0))
-                if len(pending) >= self.flush_every or probe or last:
+                if len(pending) >= self.flush_every or last:
                     diverged = yield from self._flush(pending, epoch, acc, V, high_limit)
                     pending = []
                     if diverged:
@@ -319,3 +349,22 @@ class Trainer:
                              text=pred.text, generated=pred.generated)
         yield from self._spectra(wait=True)
         yield End("finished", "")
+
+    def _eager_step(self, X, Y, state, keep, history):
+        """One minibatch op by op: forward, backward, clipping, update; returns
+        (StepOut, stats row [loss, norm before clipping, squared norms], the
+        state it started from)."""
+        cfg, model = self.cfg, self.model
+        if cfg.detach:
+            out = model.forward_backward(X, Y, state, probe=keep)
+            state_in = state
+        else:  # no detach: run the epoch so far again, backprop through all of it
+            history.append(X)
+            state_in = model.begin_state(X.shape[0], self.device)
+            out = model.forward_backward(torch.cat(history, 1), Y, state_in,
+                                         probe=keep, warmup=X.shape[1] * (len(history) - 1))
+        norm, sq = grad_clipping(out.grads, cfg.theta)
+        with torch.no_grad():
+            torch._foreach_add_(model.params, out.grads, alpha=-cfg.lr)
+        stats = torch.cat([out.loss.reshape(1).float(), norm.reshape(1), sq])
+        return out, stats, state_in

@@ -1,10 +1,12 @@
 """The engine on a CUDA GPU (skipped where there is none; run on a lent GPU)."""
+import numpy as np
 import pytest
 import torch
 from torch.nn import functional as F
 
+from charrnn import cuda_graph
 from charrnn.config import RunConfig
-from charrnn.events import Snapshot, Step
+from charrnn.events import Snapshot, Start, Step
 from charrnn.model import DeviceError, ScratchRNN, TorchRNN, resolve_device
 from charrnn.train import Trainer, grad_clipping
 from tests import seed_reference as seed
@@ -56,11 +58,72 @@ def test_a_training_step_makes_no_host_sync():
         torch.cuda.set_sync_debug_mode(0)
 
 
+def _steps(cfg, n):
+    """The first n step events and the trained weights."""
+    tr = Trainer(cfg)
+    out = []
+    for ev in tr.events():
+        if isinstance(ev, Start):
+            mode = ev.step_mode
+        if isinstance(ev, Step):
+            out.append(ev)
+    assert len(out) >= n
+    return mode, out[:n], [p.detach().clone() for p in tr.model.params]
+
+
+def test_the_captured_step_equals_the_eager_step_for_20_steps(monkeypatch):
+    """d2l's settings, probes on (snapshots every 10 steps): the graph's
+    losses, gradient norms and weights are the eager GPU step's."""
+    cfg = RunConfig(num_epochs=3, device="cuda").validate()   # 8 minibatches an epoch
+    mode_g, graph, w_g = _steps(cfg, 20)
+    monkeypatch.setenv("CHARRNN_CUDA_GRAPH", "0")
+    mode_e, eager, w_e = _steps(cfg, 20)
+    assert (mode_g, mode_e) == ("cuda_graph", "eager")
+    for key in ("loss", "grad_norm", "param_norms"):
+        np.testing.assert_allclose([getattr(s, key) for s in graph],
+                                   [getattr(s, key) for s in eager], rtol=1e-6, atol=0)
+    for a, b in zip(w_g, w_e):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_the_captured_run_follows_the_cpu_engine():
+    cfg = RunConfig(num_epochs=3, device="cuda").validate()
+    mode, gpu, _ = _steps(cfg, 24)
+    cfg.device = "cpu"
+    _, cpu, _ = _steps(cfg, 24)
+    assert mode == "cuda_graph"
+    np.testing.assert_allclose([s.loss for s in gpu], [s.loss for s in cpu], rtol=1e-4)
+
+
+def test_a_captured_step_makes_no_host_sync():
+    """Inputs in, replay, stats and the snapshot's values out: nothing waits
+    for the GPU (the trainer reads them back 16 steps at a time)."""
+    m = ScratchRNN(28, 64, "cuda")
+    g = cuda_graph.GraphStep(m, 8, 10, 1.0, 1.0)
+    assert g.prepare([False, (0, 1)]) is None
+    X, Y = torch.randint(0, 28, (8, 10)), torch.randint(0, 28, (8, 10))
+    state = m.begin_state(8)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        kept = []
+        for keep in (False, [0, 1], False):
+            out, stats = g.step(X, Y, state, keep)
+            state = out.state
+            kept.append(stats)
+        Xd, Yd = cuda_graph.to_device(X, Y, torch.device("cuda"))
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    assert out.state[0] is g.H0 and Xd.device.type == "cuda" and torch.equal(Xd.cpu(), X)
+    assert torch.isfinite(torch.stack(kept)).all()
+
+
 @pytest.mark.parametrize("model", ["scratch", "rnn", "gru", "lstm"])
 def test_training_on_the_gpu_finishes_with_probes(model):
     cfg = RunConfig(model=model, num_hiddens=64, num_epochs=3, max_tokens=5000,
                     device="cuda", snapshot_every=4).validate()
     events = list(Trainer(cfg).events())
+    assert events[0].step_mode == ("cuda_graph" if model == "scratch" else "eager")
     assert events[-1].status == "finished"
     steps = [e for e in events if isinstance(e, Step)]
     assert [s.step for s in steps] == list(range(1, len(steps) + 1))  # batched flush keeps order

@@ -36,6 +36,16 @@ EN = {
     "corpus.not_utf8": "{name} is not UTF-8 text (invalid byte at position {pos}); save it as "
                        "UTF-8 and try again.",
     "corpus.blank": "{name} is empty (only white space).",
+    "step.eager.device": "Each step runs op by op: CUDA graphs need a CUDA GPU.",
+    "step.eager.off": "Each step runs op by op on the GPU: CUDA graphs are switched off "
+                      "(CHARRNN_CUDA_GRAPH=0).",
+    "step.eager.model": "Each step runs op by op on the GPU: only the scratch model's step is "
+                        "captured as a CUDA graph.",
+    "step.eager.no_detach": "Each step runs op by op on the GPU: without detaching, every "
+                            "minibatch's step is longer than the one before, so no single CUDA "
+                            "graph fits it.",
+    "step.eager.failed": "Each step runs op by op on the GPU: capturing it as a CUDA graph "
+                         "failed ({error}).",
 }
 
 ZH = {
@@ -69,4 +79,10 @@ ZH = {
     "corpus.binary": "{name} 看起来是二进制文件（包含 NUL 字节）；请上传 UTF-8 文本文件。",
     "corpus.not_utf8": "{name} 不是 UTF-8 文本（第 {pos} 个字节无效）；请另存为 UTF-8 后重试。",
     "corpus.blank": "{name} 是空的（只有空白字符）。",
+    "step.eager.device": "每一步逐个算子执行：CUDA 图需要 CUDA GPU。",
+    "step.eager.off": "每一步在 GPU 上逐个算子执行：CUDA 图已关闭（CHARRNN_CUDA_GRAPH=0）。",
+    "step.eager.model": "每一步在 GPU 上逐个算子执行：只有从零实现的模型的训练步会被捕获为 CUDA 图。",
+    "step.eager.no_detach": "每一步在 GPU 上逐个算子执行：不分离状态时，每个小批量的训练步都比前一个"
+                            "更长，没有一个 CUDA 图能容纳它。",
+    "step.eager.failed": "每一步在 GPU 上逐个算子执行：把它捕获为 CUDA 图失败了（{error}）。",
 }

@@ -124,7 +124,8 @@ def _control_buttons(run: Run):
 def header_state(run: Run) -> tuple:
     """What the header outside the live fragment shows: when it changes, the
     page reruns whole (see `follow_run`)."""
-    return (run.status, run.message, repr(run.reason), run.info.get("warning"))
+    return (run.status, run.message, repr(run.reason), run.info.get("warning"),
+            repr(run.info.get("step_note")))
 
 
 def follow_run(run: Run, every, shown: tuple | None):
@@ -158,6 +159,9 @@ def run_header(run: Run, controls=True) -> tuple:
         notes.info(message)
     if run.info.get("warning"):
         notes.warning(run.info["warning"])
+    note = run.info.get("step_note")
+    if note:   # on a CUDA GPU without the captured step: say why it is slower
+        notes.info(tr(note["key"], **note))
     if controls and can_control():
         _control_buttons(run)
     return shown
