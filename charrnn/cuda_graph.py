@@ -27,7 +27,8 @@ import os
 import torch
 
 from . import bptt
-from .model import ScratchRNN, StepOut
+from .bptt import RowsOut, StepOut
+from .model import ScratchRNN
 
 CAPTURE_SWITCH = "CHARRNN_CUDA_GRAPH"   # "0": the eager step on a GPU too (benchmarks, tests)
 
@@ -64,9 +65,11 @@ class GraphStep:
     [loss, norm before clipping, squared norm of each gradient]."""
 
     def __init__(self, model: ScratchRNN, batch_size: int, num_steps: int,
-                 theta: float | None, lr: float):
+                 theta: float | None, lr: float, clip):
+        """`clip(grads, theta) -> (norm, squared norms)` clips in place
+        (train.grad_clipping: the trainer's own, so the floats are its)."""
         dev = model.device
-        self.model, self.theta, self.lr = model, theta, lr
+        self.model, self.theta, self.lr, self.clip = model, theta, lr, clip
         self.XY = torch.zeros((2, batch_size, num_steps), dtype=torch.long, device=dev)
         self.H0 = torch.zeros((batch_size, model.num_hiddens), device=dev)
         # its own scratch (not bptt's per-thread one: a graph keeps the addresses)
@@ -78,21 +81,21 @@ class GraphStep:
     def _body(self, keep):
         """The eager GPU step on the static buffers: bptt.forward_backward's
         single-group path, then Trainer's clipping, update and stats row."""
-        from .train import grad_clipping   # train imports this module
         m = self.model
         X, Y = self.XY[0], self.XY[1]
         B, N = X.shape[0], Y.numel()
         on = keep is not False
         keep_t = None if keep is True or not on else self._keep[keep]
         with torch.inference_mode():
-            loss_sum, *grads, H_T, Hs, dH, H_in = bptt.rows_bptt(
+            r = RowsOut(*bptt.rows_bptt(
                 X, Y, self.H0, 0, B, *m.params, N, 0, m.activation != "tanh", False, on,
-                keep_t, self.work)
-            norm, sq = grad_clipping(grads, self.theta)
+                keep_t, self.work))
+            grads = r.grads
+            norm, sq = self.clip(grads, self.theta)
             torch._foreach_add_(m.params, grads, alpha=-self.lr)
-            stats = torch.cat([(loss_sum / N).reshape(1).float(), norm.reshape(1), sq])
-            self.H0.copy_(H_T)
-        return stats, Hs, dH, H_in
+            stats = torch.cat([(r.loss_sum / N).reshape(1).float(), norm.reshape(1), sq])
+            self.H0.copy_(r.H_T)
+        return stats, r.Hs, r.dH, r.H_in
 
     def prepare(self, keeps) -> str | None:
         """Capture a graph for each probe setting in `keeps`; None, or why

@@ -157,7 +157,7 @@ class Trainer:
         if self.eager_reason is not None:
             return
         graph = cuda_graph.GraphStep(self.model, self.cfg.batch_size, self.cfg.num_steps,
-                                     self.cfg.theta, self.cfg.lr)
+                                     self.cfg.theta, self.cfg.lr, grad_clipping)
         error = graph.prepare([False, tuple(self.cfg.probe_lanes)])
         if error is None:
             self.graph = graph

@@ -99,7 +99,7 @@ def test_a_captured_step_makes_no_host_sync():
     """Inputs in, replay, stats and the snapshot's values out: nothing waits
     for the GPU (the trainer reads them back 16 steps at a time)."""
     m = ScratchRNN(28, 64, "cuda")
-    g = cuda_graph.GraphStep(m, 8, 10, 1.0, 1.0)
+    g = cuda_graph.GraphStep(m, 8, 10, 1.0, 1.0, grad_clipping)
     assert g.prepare([False, (0, 1)]) is None
     X, Y = torch.randint(0, 28, (8, 10)), torch.randint(0, 28, (8, 10))
     state = m.begin_state(8)

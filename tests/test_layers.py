@@ -14,7 +14,7 @@ LAYERS = [
     ("maths and data", {"charrnn", "charrnn.config", "charrnn.settings", "charrnn.data",
                         "charrnn.model", "charrnn.bptt", "charrnn.generate", "charrnn.events",
                         "charrnn.threads", "charrnn.weights", "charrnn.i18n"}),
-    ("training", {"charrnn.train", "charrnn.spectrum"}),
+    ("training", {"charrnn.train", "charrnn.spectrum", "charrnn.cuda_graph"}),
     ("runs and storage", {"charrnn.runs", "charrnn.worker", "charrnn.store", "charrnn.log",
                           "charrnn.export", "charrnn.__main__"}),
     ("figures", {"charrnn.figures", "charrnn.style", "charrnn.diagram"}),

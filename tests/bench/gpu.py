@@ -42,7 +42,7 @@ from charrnn.config import RunConfig  # noqa: E402
 from charrnn.data import load_corpus  # noqa: E402
 from charrnn.events import Done, Epoch, Failed, Start, Step  # noqa: E402
 from charrnn.model import ScratchRNN  # noqa: E402
-from charrnn.train import Trainer  # noqa: E402
+from charrnn.train import Trainer, grad_clipping  # noqa: E402
 from tests import seed_reference as seed  # noqa: E402
 from tests.bench.d2l_concise import concise_epochs  # noqa: E402
 
@@ -111,7 +111,7 @@ def replay_us(device, hidden, reps=200):
     if device != "cuda":
         return None
     m = ScratchRNN(28, hidden, device)
-    g = cuda_graph.GraphStep(m, 32, 35, 1.0, 1.0)
+    g = cuda_graph.GraphStep(m, 32, 35, 1.0, 1.0, grad_clipping)
     if g.prepare([False]) is not None:
         return None
     graph = g._graphs[False][0]
