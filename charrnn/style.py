@@ -51,20 +51,20 @@ def visible_char(c) -> str:
     return VISIBLE.get(c, html.escape(c, quote=False))
 
 
-def _rgb(colour: str) -> tuple[int, int, int]:
+def rgb(colour: str) -> tuple[int, int, int]:
     c = colour.lstrip("#")
     return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
 
 
 def rgba(colour: str, alpha: float) -> str:
     """A palette colour made translucent (highlights drawn over the diagram)."""
-    r, g, b = _rgb(colour)
+    r, g, b = rgb(colour)
     return f"rgba({r},{g},{b},{alpha:g})"
 
 
 def mix(colour: str, other: str, amount: float) -> str:
     """`colour` moved `amount` (0..1) of the way to `other`, as #rrggbb."""
-    a, b = _rgb(colour), _rgb(other)
+    a, b = rgb(colour), rgb(other)
     return "#" + "".join(f"{round(x + (y - x) * amount):02x}" for x, y in zip(a, b))
 
 

@@ -267,4 +267,3 @@ def text_px(text, size, bold=False) -> float:
     for ch in text:
         w += 1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.58
     return w * size * (1.06 if bold else 1.0)
-

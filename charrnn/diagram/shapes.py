@@ -45,8 +45,7 @@ def shape_rows(vocab_size=28, num_hiddens=512, batch_size=32, num_steps=35):
     """The shape strip as (label, shape-string) rows (d2l defaults by default)."""
     return [(label, shape) for label, shape, _, _ in
             shape_items(int(vocab_size), int(num_hiddens), int(batch_size),
-                         int(num_steps))]
-
+                        int(num_steps))]
 
 
 def shape_strip_figure(vocab_size=28, num_hiddens=512, batch_size=32, num_steps=35,

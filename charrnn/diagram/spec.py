@@ -72,8 +72,6 @@ class DiagramSpec:
         self.random_iter = bool(self.random_iter)
 
 
-
-
 def partition_tokens(corpus, batch_size, num_steps, *, random_iter=False,
                      offset=None, seed=0, num_batches=None):
     """d2l's seq_data_iter_sequential / _random (charrnn.data) as arrays (X, Y).
