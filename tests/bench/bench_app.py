@@ -24,7 +24,8 @@ What it measures (medians; no timed assertions, this is a report):
    CPU seconds of the server, the browser and the CLI are read from /proc.
 
 The server gets CHARRNN_RUNS_DIR in a temporary folder, CHARRNN_THREADS
-(--threads), and CHARRNN_DATA_DIR inherited or /work/shared/data.
+(--threads), and CHARRNN_DATA_DIR from tests/bench/book.py (inherited, or the
+shared data folder beside the repository).
 Never runs `playwright install`: it drives /usr/bin/chromium.
 """
 from __future__ import annotations
@@ -49,6 +50,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from charrnn.i18n import t  # noqa: E402  (no torch: cheap)
+from tests.bench.book import data_dir  # noqa: E402
 from tests.page_js import CHROMIUM_ARGS, METRIC_JS, STATUS_JS  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -57,16 +59,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # page: a chart below the fold is redrawn only once it is scrolled to
 LOSS_MATCH = "Training loss"
 assert LOSS_MATCH in t("fig.loss.title", "en")
-
-
-def data_dir() -> str:
-    d = os.environ.get("CHARRNN_DATA_DIR")
-    if d:
-        return d
-    for c in (REPO.parent / "shared" / "data", Path("/work/shared/data")):
-        if (c / "timemachine.txt").is_file():
-            return str(c)
-    raise SystemExit("set CHARRNN_DATA_DIR to a folder holding timemachine.txt")
 
 
 # ------------------------------------------------------------------ /proc

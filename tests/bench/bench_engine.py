@@ -48,11 +48,10 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad")
-if not os.environ.get("CHARRNN_DATA_DIR"):
-    for _d in (REPO.parent / "shared" / "data", Path("/work/shared/data")):
-        if (_d / "timemachine.txt").is_file():
-            os.environ["CHARRNN_DATA_DIR"] = str(_d)
-            break
+
+from tests.bench.book import data_dir  # noqa: E402
+
+os.environ.setdefault("CHARRNN_DATA_DIR", data_dir())
 
 import torch  # noqa: E402
 

@@ -13,7 +13,6 @@ for the numerics check in bench_engine.py.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import time
@@ -30,22 +29,10 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from tests import seed_reference as seed  # noqa: E402
+from tests.bench.book import book_path  # noqa: E402
 
 # d2l 8.5's configuration
 BATCH_SIZE, NUM_STEPS, LR, THETA, MAX_TOKENS = 32, 35, 1.0, 1.0, 10000
-
-
-def book_path() -> Path:
-    """timemachine.txt: CHARRNN_DATA_DIR, else ../shared/data, else the user cache."""
-    cands = []
-    if os.environ.get("CHARRNN_DATA_DIR"):
-        cands.append(Path(os.environ["CHARRNN_DATA_DIR"]).expanduser())
-    cands += [REPO.parent / "shared" / "data", Path("/work/shared/data"),
-              Path.home() / ".cache" / "charrnn"]
-    for d in cands:
-        if (d / "timemachine.txt").is_file():
-            return d / "timemachine.txt"
-    raise SystemExit("timemachine.txt not found: set CHARRNN_DATA_DIR to a folder holding it")
 
 
 class SeedSetup:
