@@ -48,117 +48,133 @@ def shape_rows(vocab_size=28, num_hiddens=512, batch_size=32, num_steps=35):
                         int(num_steps))]
 
 
+_H_T = "H_t = tanh(X_t @ W_xh + H_{t-1} @ W_hh + b_h)"
+# each row of the strip, left to right: ("box", id, text, shape_items label, group),
+# ("op", id, text), ("arrow", id, text or an i18n key); then its notes
+_ROWS = [
+    dict(title="diag.shapes.row.input", parts=[
+        ("box", "X", "X", "X", "in"), ("arrow", "transpose", ".T"),
+        ("box", "XT", "X.T", "X.T", "in"), ("arrow", "onehot", "one_hot"),
+        ("box", "onehot", "one_hot(X.T, V)", "one_hot(X.T, V)", "in")],
+        below="diag.shapes.note.onehot"),
+    dict(title="diag.shapes.row.step", parts=[
+        ("box", "Xt", "X_t", "X_t", "in"), ("op", "mm1", "@"),
+        ("box", "Wxh", "W_xh", "W_xh", "param"), ("op", "plus1", "+"),
+        ("box", "Hprev", "H", "H_{t-1}", "state"), ("op", "mm2", "@"),
+        ("box", "Whh", "W_hh", "W_hh", "param"), ("op", "plus2", "+"),
+        ("box", "bh", "b_h", "b_h", "param"), ("arrow", "tanh", "tanh"),
+        ("box", "H", "H", _H_T, "state")],
+        below="diag.shapes.note.h"),
+    dict(title="diag.shapes.row.output", parts=[
+        ("box", "Ht", "H", _H_T, "state"), ("op", "mm3", "@"),
+        ("box", "Whq", "W_hq", "W_hq", "param"), ("op", "plus3", "+"),
+        ("box", "bq", "b_q", "b_q", "param"), ("arrow", "yt", ""),
+        ("box", "Yt", "Y_t", "Y_t = H_t @ W_hq + b_q", "out")],
+        right=("yt", "diag.shapes.note.yt")),
+    dict(title="diag.shapes.row.loss", parts=[
+        ("box", "cat", "cat(outputs, dim=0)", "cat(outputs, dim=0)", "out"),
+        ("op", "and", "diag.shapes.vs"),
+        ("box", "labels", "Y.T.reshape(-1)", "labels = Y.T.reshape(-1)", "out"),
+        ("arrow", "ce", "diag.shapes.ce"),
+        ("box", "loss", "mean", "loss = cross_entropy(...).mean()", "loss")],
+        right=("loss", "diag.shapes.note.loss"), below="diag.shapes.note.cat"),
+]
+
+
+class _Strip:
+    """Boxes, operators and arrows laid out left to right on one canvas."""
+
+    def __init__(self, st: Look, V, H, B, T):
+        self.st, self.V, self.H, self.B, self.T = st, V, H, B, T
+        self.shapes = {label: shape for label, shape, _, _ in shape_items(V, H, B, T)}
+        self.colors = {"in": (st.slate, st.slate_fill), "param": (st.orange, st.param_fill),
+                       "state": (st.blue, st.blue_fill), "out": (st.purple, st.purple_fill),
+                       "loss": (st.red, st.red_fill)}
+        self.cv = Canvas(st, 2.0, 2.0)
+        self.row_h, self.box_h = (118, 62) if st.present else (92, 48)
+        self.x_left = 230 if st.present else 180
+        self.lift = 18 if st.present else 14      # a label's distance from its line
+
+    def word(self, text, **fmt):
+        """An i18n key translated; code (X.T, @, tanh) as it is."""
+        return self.st.tr(text, **fmt) if text.startswith("diag.") else text
+
+    def box(self, name, x, y, label, key, group):
+        st, cv, h = self.st, self.cv, self.box_h
+        shape = self.shapes[key]
+        w = max(text_px(label, st.small, True), text_px(shape, st.small)) + 24
+        line, fill = self.colors[group]
+        cv.rect(f"box:{name}", x, y - h / 2, x + w, y + h / 2, line=line,
+                fill=fill, width=st.thin + 0.5)
+        cv.text(f"box-label:{name}", x + w / 2, y + h * 0.2, label,
+                size=st.small, color=line, bold=True)
+        cv.text(f"box-shape:{name}", x + w / 2, y - h * 0.22, shape,
+                size=st.small, color=st.ink)
+        return x + w
+
+    def op(self, name, x, y, text):
+        w = text_px(text, self.st.base) + 14
+        self.cv.text(f"op:{name}", x + w / 2, y, text, size=self.st.base, color=self.st.muted)
+        return x + w
+
+    def arrow(self, name, x, y, text=""):
+        st = self.st
+        w = max(46, text_px(text, st.small) + 20)
+        self.cv.arrow(f"arrow:{name}", x + 4, y, x + w - 4, y, color=st.ink,
+                      width=st.thin + 0.5)
+        if text:
+            self.cv.text(f"arrow-label:{name}", x + w / 2, y + self.lift,
+                         text, size=st.small, color=st.muted)
+        return x + w
+
+    def note(self, name, x, y, key):
+        self.cv.text(f"note:{name}", x, y, self.word(key, B=self.B, T=self.T, TB=self.T * self.B),
+                     size=self.st.small, color=self.st.muted, xanchor="left")
+
+    def row(self, y, spec):
+        x = self.x_left
+        for kind, name, *args in spec["parts"]:
+            if kind == "box":
+                x = self.box(name, x, y, *args)
+            else:
+                x = getattr(self, kind)(name, x, y, self.word(args[0]))
+        if "right" in spec:
+            self.note(spec["right"][0], x + 14, y, spec["right"][1])
+        if "below" in spec:
+            name = spec["below"].rsplit(".", 1)[1]
+            self.note(name, self.x_left, y - self.box_h / 2 - self.lift, spec["below"])
+
+    def params(self, y):
+        """The parameter count, V·H + H·H + H + H·V + V, with the run's sizes."""
+        st, V, H = self.st, self.V, self.H
+        formula = (f"{V}·{H} + {H}·{H} + {H} + {H}·{V} + {V} = "
+                   f"<b>{param_count(V, H):,}</b>")
+        self.cv.text("params:formula", self.x_left, y + 12,
+                     "W_xh + W_hh + b_h + W_hq + b_q = " + formula, size=st.base,
+                     color=st.orange, xanchor="left")
+        self.cv.text("params:note", self.x_left, y - (22 if st.present else 17),
+                     st.tr("diag.shapes.note.params"), size=st.small, color=st.muted,
+                     xanchor="left")
+
+
 def shape_strip_figure(vocab_size=28, num_hiddens=512, batch_size=32, num_steps=35,
                        *, lang="en", present=False, sketch=False) -> go.Figure:
     """The shapes of one forward pass as boxes and arrows, with the run's sizes."""
     st = Look(lang, present, sketch)
     V, H, B, T = int(vocab_size), int(num_hiddens), int(batch_size), int(num_steps)
-    items = {label: (shape, note, group)
-             for label, shape, note, group in shape_items(V, H, B, T)}
-    colors = {"in": (st.slate, st.slate_fill), "param": (st.orange, st.param_fill),
-              "state": (st.blue, st.blue_fill), "out": (st.purple, st.purple_fill),
-              "loss": (st.red, st.red_fill)}
-    cv = Canvas(st, 2.0, 2.0)
-    row_h, box_h = (118, 62) if present else (92, 48)
-    x_left = 230 if present else 180
-
-    def box(name, x, y, label, shape, group):
-        w = max(text_px(label, st.small, True), text_px(shape, st.small)) + 24
-        line, fill = colors[group]
-        cv.rect(f"box:{name}", x, y - box_h / 2, x + w, y + box_h / 2, line=line,
-                fill=fill, width=st.thin + 0.5)
-        cv.text(f"box-label:{name}", x + w / 2, y + box_h * 0.2, label,
-                size=st.small, color=line, bold=True)
-        cv.text(f"box-shape:{name}", x + w / 2, y - box_h * 0.22, shape,
-                size=st.small, color=st.ink)
-        return x + w
-
-    def op(name, x, y, text, width=None):
-        w = width or (text_px(text, st.base) + 14)
-        cv.text(f"op:{name}", x + w / 2, y, text, size=st.base, color=st.muted)
-        return x + w
-
-    def arrow(name, x, y, text=""):
-        w = max(46, text_px(text, st.small) + 20)
-        cv.arrow(f"arrow:{name}", x + 4, y, x + w - 4, y, color=st.ink,
-                 width=st.thin + 0.5)
-        if text:
-            cv.text(f"arrow-label:{name}", x + w / 2, y + (18 if present else 14),
-                    text, size=st.small, color=st.muted)
-        return x + w
-
-    rows = [st.tr("diag.shapes.row.input"), st.tr("diag.shapes.row.step", T=T),
-            st.tr("diag.shapes.row.output", T=T), st.tr("diag.shapes.row.loss"),
-            st.tr("diag.shapes.row.params")]
-    ys = [-(k * row_h) for k in range(len(rows))]
-    for k, (name, y) in enumerate(zip(rows, ys)):
-        cv.text(f"row:{k}", 6, y, name, size=st.small, color=st.ink, xanchor="left",
-                bold=True)
-    # row 0: X -> X.T -> one_hot
-    y = ys[0]
-    x = box("X", x_left, y, "X", items["X"][0], "in")
-    x = arrow("transpose", x, y, ".T")
-    x = box("XT", x, y, "X.T", items["X.T"][0], "in")
-    x = arrow("onehot", x, y, "one_hot")
-    x = box("onehot", x, y, "one_hot(X.T, V)", items["one_hot(X.T, V)"][0], "in")
-    below = box_h / 2 + (18 if present else 14)
-    cv.text("note:onehot", x_left, y - below, st.tr("diag.shapes.note.onehot"),
-            size=st.small, color=st.muted, xanchor="left")
-    # row 1: per step
-    y = ys[1]
-    x = box("Xt", x_left, y, "X_t", items["X_t"][0], "in")
-    x = op("mm1", x, y, "@")
-    x = box("Wxh", x, y, "W_xh", items["W_xh"][0], "param")
-    x = op("plus1", x, y, "+")
-    x = box("Hprev", x, y, "H", items["H_{t-1}"][0], "state")
-    x = op("mm2", x, y, "@")
-    x = box("Whh", x, y, "W_hh", items["W_hh"][0], "param")
-    x = op("plus2", x, y, "+")
-    x = box("bh", x, y, "b_h", items["b_h"][0], "param")
-    x = arrow("tanh", x, y, "tanh")
-    hlabel = "H_t = tanh(X_t @ W_xh + H_{t-1} @ W_hh + b_h)"
-    x = box("H", x, y, "H", items[hlabel][0], "state")
-    cv.text("note:h", x_left, y - below, st.tr("diag.shapes.note.h"),
-            size=st.small, color=st.muted, xanchor="left")
-    # row 2: output per step
-    y = ys[2]
-    x = box("Ht", x_left, y, "H", items[hlabel][0], "state")
-    x = op("mm3", x, y, "@")
-    x = box("Whq", x, y, "W_hq", items["W_hq"][0], "param")
-    x = op("plus3", x, y, "+")
-    x = box("bq", x, y, "b_q", items["b_q"][0], "param")
-    x = arrow("yt", x, y)
-    x = box("Yt", x, y, "Y_t", items["Y_t = H_t @ W_hq + b_q"][0], "out")
-    cv.text("note:yt", x + 14, y, st.tr("diag.shapes.note.yt", T=T), size=st.small,
-            color=st.muted, xanchor="left")
-    # row 3: stacking, labels, loss
-    y = ys[3]
-    x = box("cat", x_left, y, "cat(outputs, dim=0)", items["cat(outputs, dim=0)"][0],
-            "out")
-    x = op("and", x, y, st.tr("diag.shapes.vs"))
-    x = box("labels", x, y, "Y.T.reshape(-1)", items["labels = Y.T.reshape(-1)"][0],
-            "out")
-    x = arrow("ce", x, y, st.tr("diag.shapes.ce"))
-    x = box("loss", x, y, "mean", items["loss = cross_entropy(...).mean()"][0], "loss")
-    cv.text("note:loss", x + 14, y, st.tr("diag.shapes.note.loss"), size=st.small,
-            color=st.muted, xanchor="left")
-    cv.text("note:cat", x_left, y - below,
-            st.tr("diag.shapes.note.cat", B=B, T=T, TB=T * B), size=st.small,
-            color=st.muted, xanchor="left")
-    # row 4: parameters
-    y = ys[4]
-    formula = (f"{V}·{H} + {H}·{H} + {H} + {H}·{V} + {V} = "
-               f"<b>{param_count(V, H):,}</b>")
-    cv.text("params:formula", x_left, y + 12, "W_xh + W_hh + b_h + W_hq + b_q = "
-            + formula, size=st.base, color=st.orange, xanchor="left")
-    cv.text("params:note", x_left, y - (22 if present else 17),
-            st.tr("diag.shapes.note.params"), size=st.small, color=st.muted,
-            xanchor="left")
+    strip = _Strip(st, V, H, B, T)
+    titles = [r["title"] for r in _ROWS] + ["diag.shapes.row.params"]
+    ys = [-(k * strip.row_h) for k in range(len(titles))]
+    for k, (key, y) in enumerate(zip(titles, ys)):
+        strip.cv.text(f"row:{k}", 6, y, st.tr(key, T=T), size=st.small, color=st.ink,
+                      xanchor="left", bold=True)
+    for spec, y in zip(_ROWS, ys):
+        strip.row(y, spec)
+    strip.params(ys[-1])
     fig = go.Figure()
-    cv.apply(fig)
-    x_max = 1240 if present else 1160
-    y_lo, y_hi = ys[-1] - row_h * 0.55, ys[0] + row_h * 0.5
+    strip.cv.apply(fig)
+    y_lo, y_hi = ys[-1] - strip.row_h * 0.55, ys[0] + strip.row_h * 0.5
     st.layout(fig, st.tr("diag.title.shapes", B=B, T=T, V=V, H=H),
               (y_hi - y_lo) + (70 if present else 56) + 16,
-              xr=[0, x_max], yr=[y_lo, y_hi])
+              xr=[0, 1240 if present else 1160], yr=[y_lo, y_hi])
     return fig
