@@ -1,4 +1,4 @@
-"""Strings of the Plotly charts (charrnn/figures.py): titles, axes, legends, hovers."""
+"""Strings of the Plotly charts (charrnn/figures/): titles, axes, legends, hovers."""
 
 EN = {
     # shared axes and hover words
