@@ -66,6 +66,7 @@ class StepOut:
     Hs: Optional[torch.Tensor] = None    # (num_steps, rows, num_hiddens)
     dH: Optional[torch.Tensor] = None    # (num_steps,) ||dL/dH_t|| over the whole batch
     H_in: Optional[torch.Tensor] = None  # (rows, num_hiddens): the state entering the minibatch
+    Cs: Optional[torch.Tensor] = None    # LSTM only: (num_steps, rows, num_hiddens) cell states
 
 
 def rows_bptt(X: torch.Tensor, Y: torch.Tensor, H0: torch.Tensor, lo: int, hi: int,

@@ -63,6 +63,7 @@ class Snapshot:
     inputs: list[list[str]]
     targets: list[list[str]]
     dH: np.ndarray         # (num_steps,) ||dL/dH_t|| over the whole batch
+    C: np.ndarray | None = None   # LSTM: cell states, like H; None for the other models
 
 
 @dataclass

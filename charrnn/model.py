@@ -198,7 +198,7 @@ class TorchRNN(nn.Module):
         XW = w_ih.T[X.T] + b_ih                          # one-hot @ W_ih^T, row selection
         h = state[0][0]
         c = state[1][0] if self.kind == "lstm" else None
-        Hs = []
+        Hs, Cs = [], []
         for t in range(X.shape[1]):
             gh = h @ w_hh.T + b_hh
             if self.kind == "rnn":
@@ -213,18 +213,19 @@ class TorchRNN(nn.Module):
                 i, f, g, o = (XW[t] + gh).chunk(4, 1)
                 c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
                 h = torch.sigmoid(o) * torch.tanh(c)
+                Cs.append(c.detach())
             h.retain_grad()
             Hs.append(h)
         out = self.linear(torch.cat(Hs, 0))
         st = (h.unsqueeze(0), c.unsqueeze(0)) if self.kind == "lstm" else (h.unsqueeze(0),)
-        return out, st, Hs
+        return out, st, Hs, Cs
 
     def forward_backward(self, X, Y, state, probe=False):
         for p in self.params:
             p.grad = None
         y = Y.T.reshape(-1)
         if probe:
-            out, st, Hs = self._cell_loop(X, state)
+            out, st, Hs, Cs = self._cell_loop(X, state)
         else:
             out, st = self(X, state)
         loss = F.cross_entropy(out, y.long())
@@ -234,8 +235,10 @@ class TorchRNN(nn.Module):
         if probe:
             res.Hs = torch.stack([h.detach() for h in Hs])
             res.dH = torch.stack([torch.linalg.vector_norm(h.grad) for h in Hs])
+            res.Cs = torch.stack(Cs) if Cs else None
             if probe is not True:
                 res.Hs = res.Hs[:, list(probe)]
+                res.Cs = None if res.Cs is None else res.Cs[:, list(probe)]
         return res
 
     def recurrent_matrix(self):

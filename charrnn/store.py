@@ -71,11 +71,13 @@ def save_log(folder: Path, log: RunLog):
         steps=steps, step_names=np.array(log.steps.names), epochs=epochs,
         spectral=spectral, dH=dH))
     if snaps:
+        cells = {} if snaps[0].C is None else {"C": np.stack([s.C for s in snaps])}
         _atomic_write(folder / "snapshots.npz", _npz_bytes(
             step=np.array([s.step for s in snaps]), epoch=np.array([s.epoch for s in snaps]),
             lanes=np.array([s.lanes for s in snaps]), H=np.stack([s.H for s in snaps]),
             H0=np.stack([s.H0 for s in snaps]), X=np.stack([s.input_ids for s in snaps]),
-            Y=np.stack([s.target_ids for s in snaps]), dH=np.stack([s.dH for s in snaps])))
+            Y=np.stack([s.target_ids for s in snaps]), dH=np.stack([s.dH for s in snaps]),
+            **cells))
     write_json(folder / "samples.json", samples)
 
 
@@ -99,7 +101,7 @@ def load_log(folder: Path, param_names, num_steps, idx_to_token) -> RunLog:
                     input_ids=X, target_ids=Y,
                     inputs=[[idx_to_token[j] for j in row] for row in X],
                     targets=[[idx_to_token[j] for j in row] for row in Y],
-                    dH=z["dH"][i]))
+                    dH=z["dH"][i], C=z["C"][i] if "C" in z else None))
         if (folder / "samples.json").exists():
             log.samples = read_json(folder / "samples.json")
     except StoreError:

@@ -38,7 +38,6 @@ DIVERGE_STEPS = 5       # ... for this many steps in a row means diverged
 SPECTRAL_BUDGET = 0.05
 
 
-
 def _with_last(iterable):
     """Yield (X, Y, is_last) so the last minibatch of an epoch can flush."""
     it = iter(iterable)
@@ -193,7 +192,8 @@ class Trainer:
             step=step, epoch=epoch, lanes=lanes, H=H.numpy(), H0=H0_16.numpy(),
             input_ids=Xl, target_ids=Yl,
             inputs=self._tokens[Xl].tolist(), targets=self._tokens[Yl].tolist(),
-            dH=np.asarray(out.dH.cpu().numpy(), dtype=np.float32))   # a fresh tensor: no copy
+            dH=np.asarray(out.dH.cpu().numpy(), dtype=np.float32),   # a fresh tensor: no copy
+            C=None if out.Cs is None else out.Cs.transpose(0, 1).to("cpu", torch.float16).numpy())
 
     def _spectral_due(self) -> bool:
         """Step 1, then every spectral_every steps unless the training time

@@ -1,8 +1,11 @@
-"""Gradients: clipping history, per-parameter norms, gradient flow through time."""
+"""Gradients: clipping history, per-parameter norms, gradient flow through time,
+and the theory beside them: theta from the run's norms, what sigma_max says."""
 import streamlit as st
 
+from charrnn import clipping
 from charrnn import figures as F
 from charrnn import ui
+from charrnn.ui import views as V
 
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
 
@@ -15,6 +18,42 @@ smooth = st.select_slider(ui.tr("grad.smooth"), [None, 0.3, 0.1, 0.03, 0.01],
 
 
 every = ui.live_every(run)
+
+
+def theta_advice(steps):
+    """Pascanu's rule on this run's norms, and a new run with its theta."""
+    st.subheader(ui.tr("views.theta"))
+    st.caption(ui.tr("views.theta.help"))
+    norms = steps["grad_norm"]
+    window = st.segmented_control(
+        ui.tr("views.theta.window"), [w or 0 for w in clipping.WINDOWS], default=1000,
+        required=True, key="theta_window", format_func=lambda w: ui.tr(
+            "views.theta.last", n=w) if w else ui.tr("views.theta.all")) or None
+    try:
+        theta = clipping.suggested_theta(norms, window)
+    except ValueError:
+        st.info(ui.tr("views.theta.bad"))
+        return
+    used = norms[-window:] if window else norms
+    first = int(steps["step"][len(norms) - len(used)])
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(ui.tr("views.theta.suggested"), f"{theta:.3g}", help=ui.tr(
+        "views.theta.suggested.help", a=first, b=int(steps["step"][-1]), n=len(used)))
+    own = run.config.theta
+    c2.metric(ui.tr("views.theta.current"), ui.tr("views.theta.none") if own is None
+              else f"{own:g}")
+    c3.metric(ui.tr("views.theta.would"), f"{100 * clipping.clipped_share(norms, theta):.0f}%",
+              help=ui.tr("views.theta.would.help", n=len(norms)))
+    c4.metric(ui.tr("views.theta.did"), f"{100 * float((steps['clipped'] > 0.5).mean()):.0f}%")
+    if st.button(ui.tr("views.theta.start", theta=theta), key="theta_start",
+                 icon=":material/play_arrow:", disabled=not ui.can_control(),
+                 help=None if ui.can_control() else ui.tr("app.key.needed")):
+        new = V.start_like(run, theta=float(f"{theta:.3g}"))
+        if new is not None:   # kept: the live fragment redraws every second
+            st.session_state["theta_started"] = ui.tr(
+                "views.theta.started", name=new.name, theta=new.config.theta)
+    if st.session_state.get("theta_started"):
+        st.success(st.session_state["theta_started"])
 
 
 @st.fragment(run_every=every)
@@ -48,6 +87,8 @@ def view():
         ui.chart("g_spec", lambda: F.spectral_figure(
             spec["step"], spec["radius"], spec["sigma_max"], lang=lang, present=present,
             uirevision=run.id), sig, len(spec["step"]))
+    st.markdown(ui.tr("views.sigma.note"))
+    theta_advice(steps)
 
 
 view()

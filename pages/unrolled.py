@@ -4,6 +4,7 @@ import streamlit as st
 
 from charrnn import diagram as D
 from charrnn import ui
+from charrnn.ui.views import cliff_panel
 
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
 
@@ -113,6 +114,7 @@ st.plotly_chart(D.shape_strip_figure(V, H, B, T, lang=lang, present=present, ske
 st.subheader(ui.tr("unr.clip"))
 st.plotly_chart(D.clip_figure(theta, before, after, lang=lang, present=present, sketch=sketch),
                 key="unr_clip", config={"displaylogo": False})
+cliff_panel(lang, present)
 
 st.subheader(ui.tr("unr.predict"))
 samples = run.log.sample_list() if run is not None else []
