@@ -13,11 +13,13 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = [
     ("maths and data", {"charrnn", "charrnn.config", "charrnn.settings", "charrnn.data",
                         "charrnn.model", "charrnn.bptt", "charrnn.generate", "charrnn.events",
-                        "charrnn.threads", "charrnn.weights", "charrnn.i18n"}),
+                        "charrnn.threads", "charrnn.weights", "charrnn.i18n",
+                        "charrnn.units", "charrnn.clipping", "charrnn.cliff"}),
     ("training", {"charrnn.train", "charrnn.spectrum", "charrnn.cuda_graph"}),
     ("runs and storage", {"charrnn.runs", "charrnn.worker", "charrnn.store", "charrnn.log",
                           "charrnn.export", "charrnn.__main__"}),
-    ("figures", {"charrnn.figures", "charrnn.style", "charrnn.diagram"}),
+    ("figures", {"charrnn.figures", "charrnn.style", "charrnn.diagram",
+                 "charrnn.figures_units", "charrnn.figures_cliff"}),
     ("streamlit", {"charrnn.ui"}),
     ("pages", {"app", "pages"}),
 ]
