@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from charrnn import figures as F
-from charrnn import figures_units as FU
+from charrnn.figures import units as FU
 from charrnn import ui
 from charrnn import units as U
 from charrnn.ui import views as V

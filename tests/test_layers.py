@@ -18,8 +18,7 @@ LAYERS = [
     ("training", {"charrnn.train", "charrnn.spectrum", "charrnn.cuda_graph"}),
     ("runs and storage", {"charrnn.runs", "charrnn.worker", "charrnn.store", "charrnn.log",
                           "charrnn.export", "charrnn.__main__"}),
-    ("figures", {"charrnn.figures", "charrnn.style", "charrnn.diagram",
-                 "charrnn.figures_units", "charrnn.figures_cliff"}),
+    ("figures", {"charrnn.figures", "charrnn.style", "charrnn.diagram"}),
     ("streamlit", {"charrnn.ui"}),
     ("pages", {"app", "pages"}),
 ]

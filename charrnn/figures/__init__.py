@@ -15,7 +15,9 @@ Colours and fonts come from ``charrnn.style``, shared with the diagram.
 
 Modules: ``base`` (layout, sizes, thinning), ``training`` (loss,
 perplexity, gradient norm, parameters, spectrum, compare), ``hidden``
-(hidden-state heatmaps, dL/dH), ``generate`` (top-k, activations).
+(hidden-state heatmaps, dL/dH), ``generate`` (top-k, activations), ``units``
+(unit order labels, the 2-D path, saturation, units found), ``cliff``
+(Pascanu's one-unit error surface).
 """
 from .base import CLIP_WINDOW, MAX_POINTS, downsample
 from .generate import activation_html, topk_figure

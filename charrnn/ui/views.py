@@ -8,7 +8,7 @@ import streamlit as st
 
 from .. import cliff, units
 from ..config import ConfigError, RunConfig
-from ..figures_cliff import cliff_figure
+from ..figures.cliff import cliff_figure
 from ..runs import Run
 from .core import can_control, error_text, get_registry, tr
 from .live import PLOTLY_CONFIG

@@ -8,10 +8,12 @@ import html
 import numpy as np
 import plotly.graph_objects as go
 
-from charrnn.figures import (BLUE, PALETTE, VERMILLION, _layout, _line, _show_char, _style,
-                             activation_html)
 from charrnn.i18n import t
+from charrnn.style import BLUE, PALETTE, VERMILLION, visible_char
 from charrnn.units import SATURATED, Projection, Tracker
+
+from .base import layout, line, sizes
+from .generate import activation_html
 
 MAX_FRAMES = 40
 
@@ -40,7 +42,7 @@ def pca_figure(snaps, proj: Projection, *, lane: int = 0, lang: str = "en",
     """H_t of every probe lane projected on the run's two principal axes, one
     frame per kept snapshot (play or drag the slider). Each lane is a line
     through its time steps; the chosen lane's points carry their characters."""
-    st = _style(present)
+    st = sizes(present)
     snaps = _thin(snaps, MAX_FRAMES)
     pts = [proj(s.H) for s in snaps]                      # (lanes, T, 2) each
     allp = np.concatenate([p.reshape(-1, 2) for p in pts])
@@ -50,7 +52,7 @@ def pca_figure(snaps, proj: Projection, *, lane: int = 0, lang: str = "en",
     def traces(s, p):
         out = []
         for i, ln in enumerate(s.lanes):
-            chars = [_show_char(c) for c in s.inputs[i]]
+            chars = [visible_char(c) for c in s.inputs[i]]
             mine = ln == lane
             out.append(go.Scatter(
                 x=p[i, :, 0], y=p[i, :, 1], name=t("fig.lanes.lane", lang, lane=ln),
@@ -82,7 +84,7 @@ def pca_figure(snaps, proj: Projection, *, lane: int = 0, lang: str = "en",
                               args=[None, dict(frame=dict(duration=400, redraw=True),
                                                fromcurrent=False, transition=dict(duration=0))])])])
     ev = proj.explained * 100
-    _layout(fig, title=t("views.pca.title", lang), lang=lang, present=present, uirevision=None,
+    layout(fig, title=t("views.pca.title", lang), lang=lang, present=present, uirevision=None,
             x_title=t("views.pca.axis", lang, k=1, share=ev[0]),
             y_title=t("views.pca.axis", lang, k=2, share=ev[1]),
             height=(560 if present else 480), legend=True)
@@ -97,14 +99,14 @@ def pca_figure(snaps, proj: Projection, *, lane: int = 0, lang: str = "en",
 def saturation_figure(steps, shares, *, threshold: float = SATURATED, lang: str = "en",
                       present: bool = False, uirevision=None) -> go.Figure:
     """The share of |h| above the threshold in each kept snapshot, in percent."""
-    st = _style(present)
+    st = sizes(present)
     y = np.asarray(shares, dtype=float) * 100
     hover = f"{t('fig.hover.step', lang)} %{{x}}<br>%{{y:.1f}}%<extra></extra>"
-    fig = go.Figure(_line(steps, y, t("views.sat.name", lang, th=threshold), VERMILLION,
+    fig = go.Figure(line(steps, y, t("views.sat.name", lang, th=threshold), VERMILLION,
                           st["line"], hover=hover))
     fig.data[0].mode = "lines+markers"
     fig.data[0].marker = dict(size=st["marker"])
-    fig = _layout(fig, title=t("views.sat.title", lang, th=threshold), lang=lang,
+    fig = layout(fig, title=t("views.sat.title", lang, th=threshold), lang=lang,
                   present=present, uirevision=uirevision, x_title=t("fig.axis.step", lang),
                   y_title=t("views.sat.y", lang), legend=False,
                   height=(420 if present else 320))

@@ -6,8 +6,10 @@ import numpy as np
 import plotly.graph_objects as go
 
 from charrnn import cliff
-from charrnn.figures import BLACK, BLUE, VERMILLION, _colourbar, _layout, _style
 from charrnn.i18n import t
+from charrnn.style import BLACK, BLUE, VERMILLION
+
+from .base import colourbar, layout, sizes
 
 
 def _longest(path) -> float:
@@ -17,11 +19,11 @@ def _longest(path) -> float:
 
 def cliff_figure(w0: float, b0: float, theta: float, *, lr: float = cliff.LR,
                  steps: int = 100, lang: str = "en", present: bool = False) -> go.Figure:
-    st = _style(present)
+    st = sizes(present)
     w, b, L = cliff.surface()
     fig = go.Figure(go.Heatmap(
         x=w, y=b, z=np.log10(L + 1e-6).astype(np.float32), colorscale="Greys", reversescale=True,
-        colorbar=_colourbar(t("views.cliff.colour", lang), present),
+        colorbar=colourbar(t("views.cliff.colour", lang), present),
         hovertemplate="w %{x:.2f}<br>b %{y:.2f}<br>log10 L %{z:.2f}<extra></extra>"))
     for th, colour, key, dash in ((None, VERMILLION, "views.cliff.plain", "solid"),
                                   (theta, BLUE, "views.cliff.clipped", "dot")):
@@ -34,7 +36,7 @@ def cliff_figure(w0: float, b0: float, theta: float, *, lr: float = cliff.LR,
             hovertemplate="w %{x:.2f}<br>b %{y:.2f}<extra>%{fullData.name}</extra>"))
     fig.add_trace(go.Scatter(x=[w0], y=[b0], mode="markers", name=t("views.cliff.start", lang),
                              marker=dict(symbol="x", size=st["marker"] + 8, color=BLACK)))
-    _layout(fig, title=t("views.cliff.title", lang), lang=lang, present=present,
+    layout(fig, title=t("views.cliff.title", lang), lang=lang, present=present,
             uirevision=None, x_title="w", y_title="b", height=560 if present else 460)
     fig.update_xaxes(range=list(cliff.W_RANGE), showgrid=False)
     fig.update_yaxes(range=list(cliff.B_RANGE), showgrid=False)
