@@ -19,12 +19,11 @@ from . import store
 from .config import ConfigError, RunConfig
 from .i18n import t
 from .model import make_model
-from .settings import BY_NAME, SWEEPABLE  # the sweep axes: the table's rows with `sweep`
+from .settings import BY_NAME, NONE_WORDS, SWEEPABLE  # sweep axes: rows with `sweep`
 
 MAX_SWEEP = 25
 _SHORT = {"theta": "θ", "num_hiddens": "h", "batch_size": "batch", "num_steps": "steps",
           "num_epochs": "epochs", "max_tokens": "tokens"}
-_NONE = ("none", "off", "no", "-")
 # never worth a row in a comparison: the label itself, and per-run bookkeeping
 _NOT_COMPARED = ("name",)
 
@@ -172,7 +171,7 @@ def parse_values(name: str, text: str, lang: str = "en") -> list:
         part = part.strip()
         if not part:
             continue
-        if part.lower() in _NONE and BY_NAME[name].none:
+        if part.lower() in NONE_WORDS and BY_NAME[name].none:
             out.append(None)
             continue
         try:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from charrnn import figures as F
 from charrnn.export import config_diff, run_labels
+from charrnn.ui.core import link_warning
 
 MAX_RUNS = 10
 lang, present = ui.lang(), ui.present()
@@ -20,6 +21,10 @@ if not runs:
     st.info(ui.tr("app.no_runs"))
     st.stop()
 ids = [r.id for r in runs]
+missing = [i.strip() for v in st.query_params.get_all("runs") for i in v.split(",")
+           if i.strip() and i.strip() not in ids]
+if missing:  # said while the link names them
+    link_warning("runs", "link.runs", value=",".join(missing)[:60])
 
 
 def url_ids():

@@ -203,3 +203,12 @@ def test_a_widget_change_is_written_into_the_link(registry):
     assert again.toggle(key="theta_on").value is False
     assert again.toggle(key="detach").value is False
     assert again.number_input(key="num_hiddens").value == 64
+
+
+def test_runs_to_compare_that_are_not_there_are_reported(registry):
+    from charrnn.config import RunConfig
+    run = registry.create(RunConfig(num_hiddens=8, batch_size=2, num_steps=4, max_tokens=500,
+                                    num_epochs=1, probe_lanes=(0,)).validate())
+    at = app({"runs": f"{run.id},20990101-000000-zzzz"}, page="compare")
+    assert "runs=20990101-000000-zzzz" in main_warnings(at)
+    assert run.id not in main_warnings(at)

@@ -35,6 +35,8 @@ EN = {
                  "understands: {allowed}.",
     "link.run": "The link's run={value} is not a run on this server; the run picker shows "
                 "another one.",
+    "link.runs": "The link's runs={value}: no such run on this server; the comparison "
+                 "leaves it out.",
 }
 
 ZH = {
@@ -64,4 +66,5 @@ ZH = {
     "link.device": "链接中的 device={value} 不在这台机器上（可用：{allowed}）。改用 {default}。",
     "link.hide": "链接要隐藏 {names}，但本页没有这些设置。?hide= 可用的名称：{allowed}。",
     "link.run": "链接中的 run={value} 不是本服务器上的运行；运行选择器显示的是另一个运行。",
+    "link.runs": "链接中的 runs={value}：本服务器上没有这个运行；比较时不包括它。",
 }
