@@ -94,46 +94,63 @@ def train(a) -> int:
     configure_threads(a.threads, headless=True)
     trainer = Trainer(cfg)
     t0 = time.perf_counter()
-    ppl, speed, status, message = math.nan, 0.0, "finished", ""
-    train_seconds, step_mode = 0.0, ""
+    ppl, val, speed, status, message = math.nan, math.nan, 0.0, "finished", ""
+    train_seconds, step_mode, split = 0.0, "", {}
     for ev in trainer.events():
         if isinstance(ev, Start):
             step_mode = ev.step_mode
+            split = {"val_source": ev.val_source, "val_tokens": ev.val_tokens}
             if ev.warning:
                 sys.stderr.write(f"charrnn: warning: {ev.warning}\n")
             if ev.step_note:   # a CUDA GPU without the captured step
                 sys.stderr.write(f"charrnn: note: {ev.step_note['message']}\n")
             if not a.json:
+                print(validation_line(ev), file=sys.stderr)
                 print(f"corpus: {ev.corpus} ({ev.num_tokens:,} tokens, vocabulary "
                       f"{ev.vocab_size}), model {cfg.model} with {ev.num_params:,} "
                       f"parameters on {ev.device} ({ev.cores} CPU core"
                       f"{'s' if ev.cores > 1 else ''})", file=sys.stderr)
         elif isinstance(ev, Epoch):
             ppl, speed, train_seconds = ev.perplexity, ev.tokens_per_s, ev.time
+            val = ev.val_perplexity
             if a.json:
-                _emit({"epoch": ev.epoch, "perplexity": ppl, "tokens_per_s": speed})
+                _emit({"epoch": ev.epoch, "perplexity": ppl, "val_perplexity": val,
+                       "tokens_per_s": speed})
             else:
                 sys.stderr.write(f"\r{_bar(ev.epoch, cfg.num_epochs)} epoch "
                                  f"{ev.epoch}/{cfg.num_epochs}  perplexity {ppl:.2f}  "
-                                 f"{speed:,.0f} tokens/s   ")
+                                 f"validation {val:.2f}  {speed:,.0f} tokens/s   ")
                 sys.stderr.flush()
         elif isinstance(ev, End):
             status, message = ev.status, ev.message
     seconds = time.perf_counter() - t0
     sample = trainer.predict().text
     if a.json:
-        _emit({"final": True, "status": status, "perplexity": ppl, "tokens_per_s": speed,
+        _emit({"final": True, "status": status, "perplexity": ppl, "val_perplexity": val,
+               **split, "tokens_per_s": speed,
                "vocab_size": len(trainer.vocab), "num_tokens": trainer.corpus.num_tokens,
                "sample": sample, "seconds": seconds, "train_seconds": train_seconds,
                "step_mode": step_mode, "message": message})
     else:
         sys.stderr.write("\n")
         print(f"status {status}{': ' + message if message else ''}")
-        print(f"perplexity {ppl:.2f}, {speed:,.0f} tokens/s on {trainer.device}, "
+        print(f"perplexity {ppl:.2f} (validation {val:.2f}), {speed:,.0f} tokens/s on "
+              f"{trainer.device}, "
               f"{seconds:.1f} s")
         print(sample)
         print(trainer.predict("traveller").text)
     return 0 if status == "finished" else EXIT_DIVERGED
+
+
+def validation_line(start) -> str:
+    """Which text validation perplexity is measured on, in one line."""
+    n, src = start.val_tokens, start.val_source
+    if src == "after":
+        return f"validation: the {n:,} tokens after the training slice"
+    if src == "tail":
+        return (f"validation: the text's last {n:,} tokens, held out "
+                f"(training sees the first {start.train_tokens:,})")
+    return "validation: none (no held-out text)"
 
 
 def main(argv=None) -> int:

@@ -47,6 +47,7 @@ class RunConfig:
     num_preds: int = _default("num_preds")
     activation: str = _default("activation")
     detach: bool = _default("detach")
+    val_fraction: float = _default("val_fraction")
     probe_lanes: tuple[int, ...] = _default("probe_lanes")
     snapshot_every: int = _default("snapshot_every")
     sample_every: int = _default("sample_every")

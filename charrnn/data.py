@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -26,6 +26,9 @@ TIME_MACHINE_URL = "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt"
 TIME_MACHINE_SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
 TIME_MACHINE_FILE = "timemachine.txt"
 MAX_CORPUS_BYTES = 5 * 1024 * 1024  # user text; the book is 0.18 MB
+# Validation perplexity is measured on at most this many tokens each epoch: at
+# d2l's settings one forward minibatch of 28 x 35, under 5% of an epoch.
+VAL_MAX_TOKENS = 1000
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
@@ -110,6 +113,7 @@ class Corpus:
     corpus: list[int]         # token indices, truncated to max_tokens
     vocab: Vocab
     warning: str | None = None  # e.g. offline fallback; shown, not fatal
+    rest: list[int] = field(default_factory=list)  # the tokens after the max_tokens slice
 
     @property
     def num_tokens(self) -> int:
@@ -122,22 +126,26 @@ def build_corpus(text: str, tokens: str, max_tokens: int, name: str,
     lines = tokenize(text, tokens)
     vocab = Vocab(lines)
     corpus = [vocab[tok] for line in lines for tok in line]
+    rest = []
     if max_tokens > 0:
-        corpus = corpus[:max_tokens]
+        corpus, rest = corpus[:max_tokens], corpus[max_tokens:max_tokens + VAL_MAX_TOKENS]
     if not corpus:
         raise _refuse("corpus.d2l_empty" if tokens == "d2l" else "corpus.empty")
     if len(set(corpus)) < 2:  # the only target is the input: nothing to learn or show
         only = repr(vocab.to_tokens(corpus[0]))
         d2l_hides = tokens == "d2l" and len(set(text[:100_000])) > 1
         raise _refuse("corpus.one_char_d2l" if d2l_hides else "corpus.one_char", only=only)
-    return Corpus(name, text, tokens, corpus, vocab, warning)
+    return Corpus(name, text, tokens, corpus, vocab, warning, rest)
 
 
-def check_length(corpus: Corpus, batch_size: int, num_steps: int) -> None:
-    """One minibatch must fit whatever offset d2l's iterators draw."""
+def check_length(corpus: Corpus, batch_size: int, num_steps: int,
+                 num_tokens: int | None = None) -> None:
+    """One minibatch must fit whatever offset d2l's iterators draw (in the
+    `num_tokens` training sees, when a tail is held out)."""
     need = batch_size * num_steps + num_steps + 1
-    if corpus.num_tokens < need:
-        raise _refuse("corpus.too_short", n=corpus.num_tokens, need=need)
+    n = corpus.num_tokens if num_tokens is None else num_tokens
+    if n < need:
+        raise _refuse("corpus.too_short", n=n, need=need)
 
 
 def decode_user_text(data: bytes, name: str = "the text",
@@ -243,6 +251,50 @@ def load_corpus(corpus: str = "timemachine", tokens: str = "d2l", max_tokens: in
                       limit=MAX_CORPUS_BYTES / 1e6)
     return build_corpus(decode_user_text(path.read_bytes(), path.name), tokens,
                         max_tokens, path.name)
+
+
+# ---------------------------------------------------------------- validation
+@dataclass
+class Split:
+    train: list[int]          # the tokens training sees (d2l's slice, or all but the tail)
+    val: list[int]            # the held-out tokens validation perplexity is measured on
+    source: str               # "after": the tokens after the slice; "tail": held out; "none"
+
+
+def validation_split(corpus: Corpus, num_steps: int, val_fraction: float) -> Split:
+    """The held-out text of a run. The tokens that follow the training slice
+    when there are enough of them (d2l's run on the book: training is
+    untouched); else the slice's last `val_fraction`, which training then
+    does not see. What is measured each epoch is bounded: at most a tenth of
+    the tokens an epoch trains on (forward only: a few percent of its time)
+    and at most VAL_MAX_TOKENS."""
+    need = num_steps + 1          # one row of one minibatch
+    if not val_fraction:
+        return Split(corpus.corpus, [], "none")
+    if len(corpus.rest) >= max(need, min(VAL_MAX_TOKENS, val_fraction * corpus.num_tokens)):
+        train, held = corpus.corpus, corpus.rest
+        source = "after"
+    else:
+        n_val = int(round(val_fraction * corpus.num_tokens))
+        if n_val < need:
+            return Split(corpus.corpus, [], "none")
+        cut = corpus.num_tokens - n_val
+        train, held, source = corpus.corpus[:cut], corpus.corpus[cut:], "tail"
+    return Split(train, held[:max(need, min(VAL_MAX_TOKENS, len(train) // 10))], source)
+
+
+def val_batches(ids, batch_size, num_steps, random_iter):
+    """The held-out tokens as minibatches, deterministically (no random offset
+    or shuffle: every epoch is measured on the same text). Sequential: row i
+    continues row i, so the state carries over, as in training; random: each
+    minibatch starts from zeros (the caller resets the state). Fewer rows
+    than batch_size when the text is short."""
+    ids = torch.as_tensor(ids)
+    rows = max(1, min(batch_size, (len(ids) - 1) // num_steps))
+    n = ((len(ids) - 1) // rows) * rows
+    Xs, Ys = ids[:n].reshape(rows, -1), ids[1:n + 1].reshape(rows, -1)
+    for i in range(0, (Xs.shape[1] // num_steps) * num_steps, num_steps):
+        yield Xs[:, i:i + num_steps], Ys[:, i:i + num_steps]
 
 
 # --------------------------------------------------------------- minibatches

@@ -30,6 +30,9 @@ class Start:
     step_mode: str = "eager"       # or "cuda_graph": one replay per minibatch (cuda_graph.py)
     # on a CUDA GPU without the captured step: why ({"key", "error", "message"})
     step_note: dict | None = None
+    train_tokens: int = 0          # what training sees (all but a held-out tail)
+    val_source: str = "none"       # "after" the training slice, a held-out "tail", or none
+    val_tokens: int = 0            # measured each epoch (charrnn.data.validation_split)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,6 +88,7 @@ class Epoch:
     # the trainer's own tokens/s, kept when the consumer replaces tokens_per_s
     # with its wall-clock figure (drive)
     compute_tokens_per_s: float | None = None
+    val_perplexity: float = float("nan")   # on the held-out text; NaN: none
 
 
 @dataclass

@@ -34,7 +34,7 @@ def metrics_frame(run) -> pd.DataFrame:
 
     Columns: step, epoch, loss, grad_norm, grad_norm_clipped, clipped (bool),
     grad_norm[<parameter>] for each parameter, tokens_per_s, time, perplexity
-    (NaN for the steps of an epoch that has not finished). Floats are float64
+    and val_perplexity (NaN for the steps of an epoch that has not finished). Floats are float64
     so a CSV written from the frame reads back to the same numbers.
     """
     cols = run.log.step_columns()
@@ -50,16 +50,18 @@ def metrics_frame(run) -> pd.DataFrame:
         "tokens_per_s": cols["tokens_per_s"].astype(np.float64),
         "time": cols["time"].astype(np.float64),
     })
-    ppl = epochs_frame(run)[["epoch", "perplexity"]]
+    ppl = epochs_frame(run)[["epoch", "perplexity", "val_perplexity"]]
     return df.merge(ppl, on="epoch", how="left")
 
 
 def epochs_frame(run) -> pd.DataFrame:
-    """One row per finished epoch: epoch, perplexity, tokens_per_s, time, step."""
+    """One row per finished epoch: epoch, perplexity, val_perplexity (on the
+    held-out text), tokens_per_s, time, step."""
     cols = run.log.epoch_columns()
     return pd.DataFrame({
         "epoch": cols["epoch"].astype(np.int64),
         "perplexity": cols["perplexity"].astype(np.float64),
+        "val_perplexity": cols["val_perplexity"].astype(np.float64),
         "tokens_per_s": cols["tokens_per_s"].astype(np.float64),
         "time": cols["time"].astype(np.float64),
         "step": cols["step"].astype(np.int64),

@@ -57,7 +57,7 @@ class Columns:
 
 STEP_BASE = ["step", "epoch", "loss", "grad_norm", "grad_norm_clipped", "clipped",
              "tokens_per_s", "time"]
-EPOCH_COLS = ["epoch", "perplexity", "tokens_per_s", "time", "step"]
+EPOCH_COLS = ["epoch", "perplexity", "tokens_per_s", "time", "step", "val_perplexity"]
 SPECTRAL_COLS = ["step", "radius", "sigma_max"]
 
 MAX_RECENT_SNAPSHOTS = 30      # ten bursts of three, all kept

@@ -116,6 +116,20 @@ class ScratchRNN:
             outputs.append(torch.mm(H, W_hq) + b_q)
         return torch.cat(outputs, dim=0), (H,)
 
+    def logits(self, X, state):
+        """The seed's forward for evaluation (validation perplexity): one-hot @
+        W_xh taken as the rows it selects and the output layer as one product
+        over all steps; equal to `self(X, state)` within float rounding."""
+        W_xh, W_hh, b_h, W_hq, b_q = self.params
+        act = ACT[self.activation]
+        XW = W_xh[X.T] + b_h                  # (num_steps, batch, num_hiddens)
+        H, = state
+        Hs = torch.empty_like(XW)
+        for t in range(XW.shape[0]):
+            H = act(torch.addmm(XW[t], H, W_hh))
+            Hs[t] = H
+        return torch.addmm(b_q, Hs.reshape(-1, Hs.shape[-1]), W_hq), (H,)
+
     def step_logits(self, token: int, state):
         """The seed's forward for one token of one sequence (text generation):
         the same floats as `self(X, state)` on a 1 x 1 input, the one-hot
@@ -186,6 +200,9 @@ class TorchRNN(nn.Module):
         Y, st = self.rnn(inputs, st)
         out = self.linear(Y.reshape((-1, Y.shape[-1])))
         return out, (st if self.kind == "lstm" else (st,))
+
+    def logits(self, X, state):
+        return self(X, state)
 
     def _cell_loop(self, X, state):
         """The same maths one step at a time, keeping each H_t for dL/dH_t.

@@ -265,7 +265,7 @@ class Run:
         return {"step": step, "epoch": int(last.get("epoch", 0)),
                 "num_epochs": self.config.num_epochs, "tokens_per_s": speed,
                 "total_steps": self.total_steps, "eta_s": eta,
-                "perplexity": ep.get("perplexity")}
+                "perplexity": ep.get("perplexity"), "val_perplexity": ep.get("val_perplexity")}
 
     # ------------------------------------------------------------ disk
     def meta(self) -> dict:
@@ -360,6 +360,12 @@ class Registry:
             self._runs[run.id] = run
         if start:
             self._schedule()
+        return run
+
+    def add(self, run: Run) -> Run:
+        """A run trained elsewhere (a sweep's trial): listed, never started here."""
+        with self._lock:
+            self._runs[run.id] = run
         return run
 
     def _on_end(self, run):

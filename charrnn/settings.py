@@ -143,6 +143,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("spectral_every", "int", 50, 1, 1_000_000, help="set.spectral_every.help",
       cli="--spectral-every"),
     S("num_preds", "int", 50, 1, 10_000, help="set.num_preds.help", cli="--num-preds"),
+    S("val_fraction", "float", 0.1, 0.0, 0.5, help="set.val_fraction.help",
+      cli="--val-fraction", url="val_fraction", group="more", step=0.05, fmt="%g"),
 )
 del S
 BY_NAME = {s.name: s for s in SETTINGS}

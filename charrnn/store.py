@@ -87,7 +87,12 @@ def load_log(folder: Path, param_names, num_steps, idx_to_token) -> RunLog:
         if (folder / "metrics.npz").exists():
             with np.load(folder / "metrics.npz", allow_pickle=False) as z:
                 log.steps = Columns.from_array([str(n) for n in z["step_names"]], z["steps"])
-                log.epochs = Columns.from_array(log.epochs.names, z["epochs"], np.float64)
+                epochs = z["epochs"]
+                if epochs.ndim == 2 and epochs.shape[1] < len(log.epochs.names):
+                    # saved before validation perplexity was measured: NaN there
+                    pad = np.full((len(epochs), len(log.epochs.names) - epochs.shape[1]), np.nan)
+                    epochs = np.hstack([epochs, pad])
+                log.epochs = Columns.from_array(log.epochs.names, epochs, np.float64)
                 log.spectral = Columns.from_array(log.spectral.names, z["spectral"])
                 log.dH = Columns.from_array(log.dH.names, z["dH"])
         if (folder / "snapshots.npz").exists():

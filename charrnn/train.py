@@ -21,7 +21,7 @@ import torch
 
 from . import cuda_graph
 from .config import RunConfig
-from .data import Corpus, batches, check_length, load_corpus
+from .data import Corpus, batches, check_length, load_corpus, val_batches, validation_split
 from .events import End, Epoch, Sample, Snapshot, Spectral, Start, Step
 from .generate import predict
 from .i18n import t
@@ -99,7 +99,8 @@ class Trainer:
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
         self.corpus = corpus or load_corpus(cfg.corpus, cfg.tokens, cfg.max_tokens, cfg.text)
-        check_length(self.corpus, cfg.batch_size, cfg.num_steps)
+        self.split = validation_split(self.corpus, cfg.num_steps, cfg.val_fraction)
+        check_length(self.corpus, cfg.batch_size, cfg.num_steps, len(self.split.train))
         self.vocab = self.corpus.vocab
         # a snapshot's ids to tokens in one numpy lookup (to_tokens per row: 20 us)
         self._tokens = np.array(self.vocab.idx_to_token, dtype=object)
@@ -150,6 +151,29 @@ class Trainer:
     def predict(self, prefix=None, num_preds=None, **kw):
         return predict(prefix or self.cfg.prefix, num_preds or self.cfg.num_preds,
                        self.model, self.vocab, self.device, tokens=self.cfg.tokens, **kw)
+
+    def val_perplexity(self) -> float:
+        """Perplexity of the current weights on the held-out text (no gradient,
+        the run's partitioning: sequential carries the state, random does not);
+        NaN when the run has no held-out text."""
+        if not self.split.val:
+            return math.nan
+        cfg, model = self.cfg, self.model
+        loss_sum, n = 0.0, 0
+        state = None
+        with torch.inference_mode():
+            for X, Y in val_batches(self.split.val, cfg.batch_size, cfg.num_steps,
+                                    cfg.random_iter):
+                X, Y = X.to(self.device), Y.to(self.device)
+                if state is None or cfg.random_iter:
+                    state = model.begin_state(X.shape[0], self.device)
+                out, state = model.logits(X, state)
+                loss_sum += float(torch.nn.functional.cross_entropy(
+                    out, Y.T.reshape(-1).long(), reduction="sum"))
+                n += Y.numel()
+        if n == 0:
+            return math.nan
+        return math.exp(loss_sum / n) if loss_sum / n < 700 else math.inf
 
     def _prepare_graph(self):
         """Capture the step's graphs (probed and not) before the first step."""
@@ -289,9 +313,10 @@ class Trainer:
                     cores=self.cores if self.cores > 1 else torch.get_num_threads(),
                     num_params=self.num_params, param_names=list(model.param_names),
                     step_mode="eager" if self.graph is None else "cuda_graph",
-                    step_note=self._step_note())
+                    step_note=self._step_note(), train_tokens=len(self.split.train),
+                    val_source=self.split.source, val_tokens=len(self.split.val))
         last_sample = time.perf_counter()
-        corpus_ids = torch.tensor(self.corpus.corpus)   # converted once, not every epoch
+        corpus_ids = torch.tensor(self.split.train)   # converted once, not every epoch
         for epoch in range(1, cfg.num_epochs + 1):
             self.epoch = epoch
             state = None
@@ -337,7 +362,8 @@ class Trainer:
             ppl = math.exp(loss_sum / n_tok) if loss_sum / n_tok < 700 else math.inf
             yield Epoch(epoch=epoch, perplexity=ppl, tokens=n_tok,
                         tokens_per_s=n_tok / ep_time if ep_time > 0 else 0.0,
-                        time=self.train_time, step=self.step)
+                        time=self.train_time, step=self.step,
+                        val_perplexity=self.val_perplexity())
             if math.isinf(ppl):
                 yield diverged_event("ppl_inf", self.step, epoch)
                 return

@@ -95,8 +95,8 @@ def live():
     c1, c2 = (st.container(), st.container()) if present else st.columns(2)
     with c1:
         ui.chart("ppl", lambda: F.perplexity_figure(
-            epochs["epoch"], epochs["perplexity"], lang=lang, present=present,
-            uirevision=run.id), sig, n_epochs)
+            epochs["epoch"], epochs["perplexity"], val_perplexity=epochs["val_perplexity"],
+            lang=lang, present=present, uirevision=run.id), sig, n_epochs)
     with c2:
         ui.chart("loss", lambda: F.loss_figure(
             steps["step"], steps["loss"], smooth=0.05, lang=lang, present=present,

@@ -16,12 +16,17 @@ def test_json_lines_per_epoch_then_final():
     assert r.returncode == 0, r.stderr
     lines = [json.loads(x) for x in r.stdout.splitlines()]
     assert [x["epoch"] for x in lines[:-1]] == [1, 2, 3]
-    assert all(set(x) == {"epoch", "perplexity", "tokens_per_s"} for x in lines[:-1])
+    assert all(set(x) == {"epoch", "perplexity", "val_perplexity", "tokens_per_s"}
+               for x in lines[:-1])
     final = lines[-1]
     assert final["final"] is True and final["status"] == "finished"
     assert final["vocab_size"] == 28 and final["num_tokens"] == 10000
     assert final["sample"].startswith("time traveller ") and final["seconds"] > 0
     assert final["perplexity"] == lines[-2]["perplexity"] < 28
+    # validation: the book's tokens after d2l's 10,000, said so, measured every epoch
+    assert final["val_source"] == "after" and final["val_tokens"] == 1000
+    assert final["val_perplexity"] == lines[-2]["val_perplexity"] < 28
+    assert all(1 < x["val_perplexity"] < 28 for x in lines[:-1])
 
 
 def test_readable_summary_without_json():
@@ -29,6 +34,19 @@ def test_readable_summary_without_json():
     assert r.returncode == 0, r.stderr
     assert "status finished" in r.stdout and "tokens/s" in r.stdout
     assert "epoch 2/2" in r.stderr and "vocabulary 28" in r.stderr
+    assert "validation: the 1,000 tokens after the training slice" in r.stderr
+    assert "(validation " in r.stdout
+
+
+def test_a_corpus_with_nothing_after_the_slice_holds_out_its_tail(tmp_path):
+    f = tmp_path / "book.txt"
+    f.write_text("the quick brown fox jumps over the lazy dog " * 60, "utf-8")
+    r = run_cli("--corpus", str(f), "--max-tokens", "-1", "--num-epochs", "1",
+                "--num-hiddens", "16", "--batch-size", "4", "--num-steps", "8",
+                "--val-fraction", "0.2")
+    assert r.returncode == 0, r.stderr
+    assert "validation: the text's last 528 tokens, held out (training sees the first 2,112)" \
+        in r.stderr
 
 
 @pytest.mark.parametrize("args, message", [

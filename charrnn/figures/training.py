@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charrnn.i18n import t
-from charrnn.style import BLACK, BLUE, GREEN, PALETTE, VERMILLION
+from charrnn.style import BLACK, BLUE, GREEN, ORANGE, PALETTE, VERMILLION
 
 from .base import (CLIP_WINDOW, downsample, ewm, hline, hover_xy, layout, line, positive,
                    sizes, window_for)
@@ -33,22 +33,29 @@ def loss_figure(steps, loss, *, smooth: float | None = None, lang: str = "en",
                   y_title=t("fig.loss.y", lang))
 
 
-def perplexity_figure(epochs, perplexity, *, lang: str = "en", present: bool = False,
-                      uirevision: str | None = None) -> go.Figure:
-    """Perplexity per epoch (as d2l plots it); log y if it spans more than 10x."""
+def perplexity_figure(epochs, perplexity, *, val_perplexity=None, lang: str = "en",
+                      present: bool = False, uirevision: str | None = None) -> go.Figure:
+    """Perplexity per epoch (as d2l plots it) on the training text, and on the
+    held-out text when given; log y if it spans more than 10x."""
     st = sizes(present)
-    x, y = positive(epochs, perplexity)  # inf (diverged) and nan are dropped
-    log_y = y.size > 0 and y.max() / y.min() > 10
-    xs, ys = downsample(x, y)
-    fig = go.Figure(go.Scatter(
-        x=xs, y=ys, mode="lines+markers" if len(xs) <= 200 else "lines",
-        name=t("fig.ppl.line", lang), line=dict(color=BLUE, width=st["line"]),
-        marker=dict(size=st["marker"]),
-        hovertemplate=hover_xy(t("fig.hover.epoch", lang), t("fig.ppl.y", lang)),
-    ))
+    fig = go.Figure()
+    spans = []
+    lines = [("fig.ppl.line", perplexity, BLUE, None)]
+    if val_perplexity is not None and np.isfinite(np.asarray(val_perplexity, float)).any():
+        lines.append(("fig.ppl.val", val_perplexity, ORANGE, "dash"))
+    for key, values, color, dash in lines:
+        x, y = positive(epochs, values)  # inf (diverged) and nan are dropped
+        spans.extend(y.tolist())
+        xs, ys = downsample(x, y)
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="lines+markers" if len(xs) <= 200 else "lines",
+            name=t(key, lang), line=dict(color=color, width=st["line"], dash=dash),
+            marker=dict(size=st["marker"]),
+            hovertemplate=hover_xy(t("fig.hover.epoch", lang), t(key, lang))))
+    log_y = bool(spans) and max(spans) / min(spans) > 10
     return layout(fig, title=t("fig.ppl.title", lang), lang=lang, present=present,
                   uirevision=uirevision, x_title=t("fig.axis.epoch", lang),
-                  y_title=t("fig.ppl.y", lang), log_y=log_y, legend=False)
+                  y_title=t("fig.ppl.y", lang), log_y=log_y, legend=len(lines) > 1)
 
 
 def clip_rates(clipped, window: int = CLIP_WINDOW) -> tuple[float, float]:

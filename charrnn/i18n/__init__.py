@@ -6,7 +6,7 @@ Each area of the product keeps its strings in its own module here
 from importlib import import_module
 
 LANGS = ("en", "zh")
-_AREAS = ("common", "settings", "figures", "diagram", "app", "tuning", "views")
+_AREAS = ("common", "settings", "figures", "diagram", "app", "tuning", "views", "sweep")
 
 
 def _load():

@@ -6,6 +6,7 @@ import threading
 import time
 from collections import OrderedDict
 
+import numpy as np
 import streamlit as st
 
 from ..runs import Run
@@ -174,14 +175,40 @@ def run_progress(run: Run):
     bar = st.container()
     if p["total_steps"]:
         bar.progress(min(1.0, p["step"] / p["total_steps"]))
-    c = st.columns(5)
+    c = st.columns(6)
     c[0].metric(tr("app.m.epoch"), f"{p['epoch']}/{p['num_epochs']}")
     c[1].metric(tr("app.m.step"), f"{p['step']:,}")
-    ppl = p["perplexity"]
-    c[2].metric(tr("app.m.ppl"), "–" if ppl is None else f"{ppl:.2f}" if ppl < 1000
-                else f"{ppl:.2g}")
+    c[2].metric(tr("app.m.ppl"), _fmt_ppl(p["perplexity"]))
     info = run.info
-    c[3].metric(tr("app.m.speed"), f"{p['tokens_per_s']:,.0f}",
+    c[3].metric(tr("val.m"), _fmt_ppl(p["val_perplexity"]), help=validation_text(info))
+    c[4].metric(tr("app.m.speed"), f"{p['tokens_per_s']:,.0f}",
                 help=tr("app.m.speed.help", device=info.get("device", "–"),
                         cores=info.get("cores", 1)) if info else None)
-    c[4].metric(tr("app.m.eta"), _fmt_eta(p["eta_s"]) if run.status == "running" else "–")
+    c[5].metric(tr("app.m.eta"), _fmt_eta(p["eta_s"]) if run.status == "running" else "–")
+    memorising_note(run)
+
+
+def _fmt_ppl(ppl) -> str:
+    if ppl is None or ppl != ppl:   # none yet, or NaN: no held-out text
+        return "–"
+    return f"{ppl:.2f}" if ppl < 1000 else f"{ppl:.2g}"
+
+
+def validation_text(info: dict) -> str | None:
+    """Which text the validation perplexity is measured on, in a sentence."""
+    src = info.get("val_source")
+    if src is None:
+        return None
+    return tr(f"val.{src}", n=info.get("val_tokens", 0))
+
+
+def memorising_note(run: Run):
+    """A warning when training perplexity is far below validation perplexity."""
+    from ..results import memorising
+    e = run.log.epoch_columns()
+    if not len(e["epoch"]) or not memorising(e["perplexity"][-1], e["val_perplexity"][-1]):
+        return
+    val = e["val_perplexity"]
+    best = int(np.nanargmin(val))
+    st.warning(tr("val.memorising", train=e["perplexity"][-1], val=val[-1], best=val[best],
+                  epoch=int(e["epoch"][best])), icon=":material/school:")
