@@ -146,10 +146,11 @@ def validation_line(start) -> str:
     """Which text validation perplexity is measured on, in one line."""
     n, src = start.val_tokens, start.val_source
     if src == "after":
-        return f"validation: the {n:,} tokens after the training slice"
+        return f"validation: the {n:,} tokens after the training slice (held out)"
     if src == "tail":
-        return (f"validation: the text's last {n:,} tokens, held out "
-                f"(training sees the first {start.train_tokens:,})")
+        return (f"validation: the text's last {start.num_tokens - start.train_tokens:,} "
+                f"tokens are held out (training sees the first {start.train_tokens:,}); "
+                f"{n:,} of them are measured each epoch")
     return "validation: none (no held-out text)"
 
 

@@ -34,7 +34,7 @@ def test_readable_summary_without_json():
     assert r.returncode == 0, r.stderr
     assert "status finished" in r.stdout and "tokens/s" in r.stdout
     assert "epoch 2/2" in r.stderr and "vocabulary 28" in r.stderr
-    assert "validation: the 1,000 tokens after the training slice" in r.stderr
+    assert "validation: the 1,000 tokens after the training slice (held out)" in r.stderr
     assert "(validation " in r.stdout
 
 
@@ -45,8 +45,8 @@ def test_a_corpus_with_nothing_after_the_slice_holds_out_its_tail(tmp_path):
                 "--num-hiddens", "16", "--batch-size", "4", "--num-steps", "8",
                 "--val-fraction", "0.2")
     assert r.returncode == 0, r.stderr
-    assert "validation: the text's last 528 tokens, held out (training sees the first 2,112)" \
-        in r.stderr
+    assert ("validation: the text's last 528 tokens are held out (training sees the first "
+            "2,112); 211 of them are measured each epoch") in r.stderr
 
 
 @pytest.mark.parametrize("args, message", [

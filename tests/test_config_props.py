@@ -19,7 +19,7 @@ from charrnn.config import (ACTIVATIONS, DEVICES, LIMITS, MODELS, TOKENIZATIONS,
                             ConfigError, RunConfig)
 
 FIELDS = [f.name for f in fields(RunConfig)]
-INT_FIELDS = [n for n in LIMITS if n not in ("lr", "theta")]
+INT_FIELDS = [n for n in LIMITS if n not in ("lr", "theta", "val_fraction")]
 SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
@@ -114,7 +114,8 @@ def assert_in_limits(cfg: RunConfig):
         value = getattr(cfg, name)
         if name == "theta" and value is None:
             continue
-        assert isinstance(value, float if name in ("lr", "theta") else int), (name, value)
+        assert isinstance(value, float if name in ("lr", "theta", "val_fraction") else int), \
+            (name, value)
         assert not isinstance(value, bool), (name, value)
         assert math.isfinite(value) and low <= value <= high, (name, value)
     assert cfg.max_tokens != 0
