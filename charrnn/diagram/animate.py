@@ -39,28 +39,8 @@ def animated_figure(spec: DiagramSpec, duration_ms=600, start=0) -> go.Figure:
     idx = list(range(1, 1 + len(first)))
     fig.frames = [go.Frame(name=str(p["index"]), data=phase_traces(spec, g, st, p),
                            traces=idx) for p in ph]
-    many = len(ph) > 24
-    steps = []
-    for p in ph:
-        label = p["label"]
-        if many and p["kind"] in ("forward", "backward") and p["t"] not in (
-                1, spec.num_steps) and p["t"] % 5:
-            label = ""
-        steps.append(dict(method="animate", label=label,
-                          args=[[str(p["index"])],
-                                dict(mode="immediate", frame=dict(duration=0, redraw=True),
-                                     transition=dict(duration=0))]))
-    play = dict(label=st.tr("diag.anim.play"), method="animate",
-                args=[None, dict(frame=dict(duration=int(duration_ms), redraw=True),
-                                 fromcurrent=True, transition=dict(duration=0),
-                                 mode="immediate")])
-    pause = dict(label=st.tr("diag.anim.pause"), method="animate",
-                 args=[[None], dict(frame=dict(duration=0, redraw=False),
-                                    mode="immediate", transition=dict(duration=0))])
-    restart = dict(label=st.tr("diag.anim.restart"), method="animate",
-                   args=[[str(ph[0]["index"])],
-                         dict(frame=dict(duration=0, redraw=True), mode="immediate",
-                              transition=dict(duration=0))])
+    steps = [_slider_step(p, len(ph) > 24, spec.num_steps) for p in ph]
+    play, pause, restart = _buttons(st, duration_ms, ph[0]["index"])
     fsize = st.small
     fig.update_layout(
         updatemenus=[dict(type="buttons", direction="left", showactive=False,
@@ -77,3 +57,28 @@ def animated_figure(spec: DiagramSpec, duration_ms=600, start=0) -> go.Figure:
                               T=spec.num_steps)),
     )
     return fig
+
+
+_NOW = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
+
+
+def _slider_step(p, many, T):
+    """One slider stop per phase; with many, only every 5th time step is named."""
+    label = p["label"]
+    if many and p["kind"] in ("forward", "backward") and p["t"] not in (1, T) and p["t"] % 5:
+        label = ""
+    return dict(method="animate", label=label, args=[[str(p["index"])], dict(_NOW)])
+
+
+def _buttons(st, duration_ms, first):
+    """Play (from the current frame), pause, and back to the first phase."""
+    play = dict(label=st.tr("diag.anim.play"), method="animate",
+                args=[None, dict(frame=dict(duration=int(duration_ms), redraw=True),
+                                 fromcurrent=True, transition=dict(duration=0),
+                                 mode="immediate")])
+    pause = dict(label=st.tr("diag.anim.pause"), method="animate",
+                 args=[[None], dict(frame=dict(duration=0, redraw=False),
+                                    mode="immediate", transition=dict(duration=0))])
+    restart = dict(label=st.tr("diag.anim.restart"), method="animate",
+                   args=[[str(first)], dict(_NOW)])
+    return play, pause, restart
