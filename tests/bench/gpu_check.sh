@@ -11,11 +11,11 @@ export PYTHONUNBUFFERED=1
 export CHARRNN_DATA_DIR=${CHARRNN_DATA_DIR:-$PWD/data}
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,utilization.gpu \
   --format=csv | tee "$OUT/gpu.txt"
-python -c "import torch, sys; print(sys.version.split()[0], torch.__version__)" | tee -a "$OUT/gpu.txt"
-timeout 170 python -m pytest tests/test_cuda.py tests/test_cuda_graph.py -q -p no:cacheprovider \
+python3 -c "import torch, sys; print(sys.version.split()[0], torch.__version__)" | tee -a "$OUT/gpu.txt"
+timeout 170 python3 -m pytest tests/test_cuda.py tests/test_cuda_graph.py -q -p no:cacheprovider \
   2>&1 | tail -40 | tee "$OUT/tests.log"
 if [ -n "${BASE:-}" ]; then
-  (cd "$BASE" && timeout 80 python -m charrnn train --device cuda --json | tail -1) \
+  (cd "$BASE" && timeout 80 python3 -m charrnn train --device cuda --json | tail -1) \
     2>&1 | tee "$OUT/base_cli.json"
 fi
-timeout 330 python tests/bench/gpu.py --out "$OUT/gpu_results.json" 2>&1 | tee "$OUT/bench.log"
+timeout 330 python3 tests/bench/gpu.py --out "$OUT/gpu_results.json" 2>&1 | tee "$OUT/bench.log"
