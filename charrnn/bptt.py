@@ -198,7 +198,7 @@ def scratch(n: int, like: torch.Tensor) -> torch.Tensor:
     each for 16 rows), and glibc handed their pages back to the system
     between steps, so each step page-faulted them in again: two row groups at
     512 hidden units took 8.96 ms a step instead of 7.56. Where the mmap
-    threshold is fixed at 128 KB (the server, charrnn/ui/memory.py, if it
+    threshold is fixed at 128 KB (the server, charrnn/memory.py, if it
     trains in a thread) every buffer was mmapped afresh: +24% at 128 hidden
     units. One buffer per thread (a thread runs one step at a time; nothing
     a step returns is a view of it) costs nothing per step."""

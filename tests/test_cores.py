@@ -166,14 +166,14 @@ def test_an_error_in_a_helper_row_group_reaches_the_training_thread(monkeypatch)
 
 
 def test_a_step_does_not_map_fresh_memory_under_the_apps_malloc_settings():
-    """The app fixes glibc's mmap threshold at 128 KB (charrnn/ui/memory.py).
+    """The app fixes glibc's mmap threshold at 128 KB (charrnn/memory.py).
     A step that allocated its (T+1, B, H) buffers afresh then page-faulted
     ~500 pages at 256 hidden units (20% of a step at 128): now it reuses them."""
     resource = pytest.importorskip("resource")
     if not hasattr(resource, "RUSAGE_THREAD"):
         pytest.skip("per-thread page-fault counts are Linux's")
-    from charrnn.ui.memory import tame_malloc
-    tame_malloc()   # what importing charrnn.ui does in the server
+    from charrnn.memory import tame_malloc
+    tame_malloc()   # what app.py does first in the server
     torch.manual_seed(0)
     model = ScratchRNN(28, 256, "cpu")
     X, Y = torch.randint(0, 28, (16, 35)), torch.randint(0, 28, (16, 35))

@@ -17,7 +17,7 @@ LAYERS = [
                         "charrnn.units", "charrnn.clipping", "charrnn.cliff"}),
     ("training", {"charrnn.train", "charrnn.spectrum", "charrnn.cuda_graph"}),
     ("runs and storage", {"charrnn.runs", "charrnn.worker", "charrnn.store", "charrnn.log",
-                          "charrnn.export", "charrnn.__main__"}),
+                          "charrnn.export", "charrnn.memory", "charrnn.__main__"}),
     ("figures", {"charrnn.figures", "charrnn.style", "charrnn.diagram"}),
     ("streamlit", {"charrnn.ui"}),
     ("pages", {"app", "pages"}),

@@ -1,5 +1,5 @@
 """What `streamlit run app.py` does besides Streamlit's own serving: the
-server's malloc arenas (charrnn/ui/memory.py), on a desktop the first browser
+server's malloc arenas (charrnn/memory.py), on a desktop the first browser
 tab, and the plotly.js that the live charts load."""
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import plotly
 import pytest
 
-from charrnn.ui import memory, serve
+from charrnn import memory
+from charrnn.ui import serve
 from tests.streamlit_server import REPO, streamlit_run
 
 HEAP = 64 << 20   # glibc's HEAP_MAX_SIZE on 64-bit: a non-main arena's heap
@@ -200,3 +201,41 @@ def test_local_url(options, url):
     finally:
         for k, v in saved.items():
             config.set_option(k, v)
+
+
+_PROCESS_STATE = """
+import gc, json, sys, threading
+import plotly.io as pio
+before = sys.getswitchinterval()
+import charrnn.ui, charrnn.ui.serve, charrnn.ui.config_form, charrnn.ui.tuning
+from charrnn.ui import get_registry
+if sys.argv[1] == "app":
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("app", "app.py")  # as streamlit run does
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+print(json.dumps({"engine": pio.json.config.default_engine, "frozen": gc.get_freeze_count(),
+                  "gc_thread": any(t.name == "charrnn-gc" for t in threading.enumerate()),
+                  "switch": sys.getswitchinterval() != before}))
+"""
+
+
+def _process_state(how: str) -> dict:
+    import json
+    out = subprocess.run([sys.executable, "-c", _PROCESS_STATE, how], capture_output=True,
+                         text=True, timeout=120, cwd=REPO,
+                         env=dict(os.environ, CHARRNN_WORKER="thread", CHARRNN_UI_NICE="0"))
+    assert out.returncode == 0, out.stderr[-500:]
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def test_importing_the_ui_changes_nothing_in_the_process():
+    """The server's tuning happens where app.py calls it, not as a side effect
+    of an import (a test, a notebook or a script may import charrnn.ui)."""
+    assert _process_state("import") == {"engine": "auto", "frozen": 0, "gc_thread": False,
+                                         "switch": False}
+
+
+def test_app_py_tunes_the_server_when_streamlit_imports_it():
+    state = _process_state("app")
+    assert state["engine"] == "json" and state["frozen"] > 0 and state["gc_thread"]
+    assert state["switch"]   # training in a thread: the GIL changes hands sooner

@@ -1,12 +1,10 @@
-"""Shared Streamlit pieces. The only part of charrnn that imports streamlit."""
-from .memory import tame_malloc
-
-tame_malloc()   # first, before this process's threads make more malloc arenas
-
-from .core import (can_control, error_text, fmt, get_registry, lang, page_run,  # noqa: E402
-                   present, run_picker, setup_page, status_badge, tr)
-from .live import chart, end_polling, follow_run, live_every, run_header, run_progress  # noqa: E402
-from .nav import ensure_navigation  # noqa: E402
+"""Shared Streamlit pieces. The only part of charrnn that imports streamlit.
+Importing it changes nothing in the process: the server's tuning is called
+by app.py (charrnn/ui/serve.py, tune_server)."""
+from .core import (can_control, error_text, fmt, get_registry, lang, page_run, present,
+                   run_picker, setup_page, status_badge, tr)
+from .live import chart, end_polling, follow_run, live_every, run_header, run_progress
+from .nav import ensure_navigation
 
 __all__ = ["can_control", "chart", "end_polling", "ensure_navigation", "error_text", "fmt",
            "follow_run", "get_registry", "lang", "live_every", "page_run", "present",

@@ -1,69 +1,26 @@
 """Language, presentation mode, who may control, the registry and run picker."""
 from __future__ import annotations
 
-import gc
 import hmac
 import os
-import sys
-import threading
 import time
 from pathlib import Path
 
-import plotly.io as pio
 import streamlit as st
 
 from ..i18n import LANGS, t
 from ..settings import ConfigError, as_bool
 from ..runs import Registry, Run
-from ..threads import configure_threads
-from ..worker import mode as worker_mode
-from . import memory
-
-# plotly's orjson engine leaked ~40 MB per 150 serialisations of the heatmaps'
-# hover data (tests/bench/RESULTS.md); the plain json engine does not, and was faster
-pio.json.config.default_engine = "json"
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 STATUS_COLOURS = {"queued": "gray", "running": "blue", "paused": "orange",
                   "finished": "green", "stopped": "gray", "diverged": "red", "failed": "red"}
 
 
-GC_EVERY_S = 10.0
-_gc_thread = None
-
-
-def _collect_garbage_now_and_then():
-    """Stands in for Streamlit's gc.collect() after every script run, which
-    .streamlit/config.toml turns off: with torch, numpy and plotly loaded a
-    full collection traverses ~250k objects (about 100-300 ms here) and a live
-    page reruns every second in every browser. What is loaded by now is
-    frozen out of the collector's sight (it is never garbage), and the
-    cycles figures leave behind are collected every GC_EVERY_S (a few ms)."""
-    global _gc_thread
-    if _gc_thread is not None:
-        return
-    gc.freeze()
-
-    def loop():
-        while True:
-            time.sleep(GC_EVERY_S)
-            gc.collect()
-            memory.trim()   # the arenas' free pages back to the system
-    _gc_thread = threading.Thread(target=loop, name="charrnn-gc", daemon=True)
-    _gc_thread.start()
-
-
 @st.cache_resource
 def get_registry() -> Registry:
-    """One registry per server process: every browser watches the same runs."""
-    configure_threads()
-    _collect_garbage_now_and_then()
-    if worker_mode() == "thread":
-        # a training thread and every session's reruns share one GIL; a shorter
-        # switch interval (default 5 ms) hands it back to training sooner
-        # (tests/load/watchers.py: about 2x more steps/s with a busy viewer).
-        # A worker process has its own GIL: then the default is kept.
-        sys.setswitchinterval(0.0005)
+    """One registry per server process: every browser watches the same runs.
+    (The server's own tuning is app.py's: charrnn/ui/serve.py, tune_server.)"""
     return Registry()
 
 

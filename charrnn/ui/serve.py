@@ -1,14 +1,15 @@
 """The server's start, as `streamlit run app.py` serves app.py's `st.App`.
 
-Why app.py is an `st.App` at all: charrnn/ui/memory.py. The one thing the
-plain `streamlit run` does that `st.App`'s server does not is to open a
-browser tab on a desktop; `lifespan` does it. `routes` serves the one file
-the app adds: plotly.js, for the live charts. `favour_training` gives
-the training workers the CPU first (CHARRNN_UI_NICE).
+Why app.py is an `st.App` at all: charrnn/memory.py. `tune_server` is
+everything the server process changes about itself, called by app.py by
+name. The one thing the plain `streamlit run` does that `st.App`'s server
+does not is to open a browser tab on a desktop; `lifespan` does it.
+`routes` serves the one file the app adds: plotly.js, for the live charts.
 """
 from __future__ import annotations
 
 import gzip
+import importlib
 import os
 import sys
 import threading
@@ -17,27 +18,51 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import plotly
+import plotly.io as pio
 import streamlit as st
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from .. import worker
+from .. import memory, worker
+from ..threads import configure_threads
 
 _WILDCARD = {"", "0.0.0.0", "::"}
 
 
 # How much lower the server's threads run than its training workers
-# (CHARRNN_UI_NICE, 0-19, default 10; 0 turns it off). On a laptop the
-# browser, the server and training share a few cores; when they collide, a
-# worker at the same priority waits its turn: 2.6 s of every 20 on two cores
-# (/proc/<pid>/schedstat), most of what separated the app from the CLI. At
-# +10 the app ran at 0.90-0.92x of the CLI instead of 0.83-0.85x with
-# Chromium on the same two cores (tests/bench/RESULTS.md, sections 14-15).
-# The page then gets a tenth of a contended core, enough for its reruns
-# (clicks answered in 0.2 s median); the run's buttons are outside the live
-# fragment, whose slower reruns once held a Stop back (charrnn/ui/live.py).
+# (CHARRNN_UI_NICE, 0-19, 0 turns it off): on a laptop the browser, the
+# server and training share a few cores, and a worker at the server's
+# priority waits its turn whenever they collide (tests/bench/RESULTS.md,
+# sections 14-15). The page then gets a tenth of a contended core, enough
+# for its reruns.
 UI_NICE_DEFAULT = 10
+# a training thread (CHARRNN_WORKER=thread) and every session's reruns share
+# one GIL: a shorter switch interval than the default 5 ms hands it back to
+# training sooner (tests/load/watchers.py)
+THREAD_SWITCH_S = 0.0005
+# loaded before the garbage collector's freeze, so that it never walks them
+WARM_MODULES = ("charrnn.runs", "charrnn.figures", "charrnn.diagram")
+
+
+def tune_server():
+    """Everything the server process changes about itself, once, where
+    `streamlit run` imports app.py, before the server starts its threads
+    (malloc is app.py's very first call: charrnn/memory.py)."""
+    use_plain_json()
+    favour_training()
+    configure_threads()   # the server's own torch work (Generate, weights copies)
+    if worker.mode() == "thread":  # a worker process has a GIL of its own
+        sys.setswitchinterval(THREAD_SWITCH_S)
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+    memory.collect_garbage_in_background()
+
+
+def use_plain_json():
+    """plotly's orjson engine leaked memory on the heatmaps' hover data
+    (tests/bench/RESULTS.md); the plain json engine does not."""
+    pio.json.config.default_engine = "json"
 
 
 def ui_nice() -> int:
@@ -75,8 +100,7 @@ def favour_training():
     thread it starts later (Linux: a nice value is per thread, and a new
     thread inherits its creator's), but not that of the training workers:
     they are forked by a thread started first, at the server's priority.
-    Called once, where `streamlit run` imports app.py, before the server
-    starts its threads.
+    Called once by tune_server, before the server starts its threads.
 
     Linux only: elsewhere the nice value is the whole process's, so the
     workers would inherit it. Not with training in a thread
@@ -123,11 +147,10 @@ _gzip_lock = threading.Lock()
 
 
 def plotly_js_gzipped() -> bytes:
-    """plotly.js compressed, once per server. Streamlit's middleware would
-    compress the 4.8 MB at level 9 on every request: half a second of CPU,
-    which a server whose threads yielded to training (favour_training) took
-    over 20 s to find while a run trained: a fresh tab's charts stayed blank
-    meanwhile."""
+    """plotly.js compressed, once per server: Streamlit's middleware would
+    compress the 4.8 MB at level 9 on every request, half a second of CPU
+    that a server yielding to training (favour_training) finds only slowly,
+    while a fresh tab's charts stay blank."""
     global _gzipped
     with _gzip_lock:
         if _gzipped is None:
