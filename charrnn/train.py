@@ -16,6 +16,7 @@ import functools
 import math
 import random
 import time
+
 import numpy as np
 import torch
 

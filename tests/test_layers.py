@@ -76,7 +76,8 @@ def layer_of(module: str) -> int | None:
     best = None
     for i, (_, names) in enumerate(LAYERS):
         for n in names:
-            if module == n or module.startswith(n + "."):
+            # the package root holds only itself: a new module must be placed
+            if module == n or (n != "charrnn" and module.startswith(n + ".")):
                 if best is None or len(n) > best[1]:
                     best = (i, len(n))
     return best[0] if best else None
