@@ -3,7 +3,8 @@
 # tests, then tests/bench/gpu.py. Run from the repository root:
 #   OUT=results_dir CHARRNN_DATA_DIR=folder_with_timemachine.txt bash tests/bench/gpu_check.sh
 # With BASE=a checkout of an earlier commit, that commit's CLI runs the d2l
-# run too (the figure before, on the same GPU).
+# run too (the figure before, on the same GPU). GPU_ARGS: more arguments for gpu.py
+# (--small: a smoke run of the whole script on any machine).
 set -o pipefail
 OUT=${OUT:-/tmp/gpu_check}
 mkdir -p "$OUT"
@@ -18,4 +19,4 @@ if [ -n "${BASE:-}" ]; then
   (cd "$BASE" && timeout 80 python3 -m charrnn train --device cuda --json | tail -1) \
     2>&1 | tee "$OUT/base_cli.json"
 fi
-timeout 330 python3 tests/bench/gpu.py --out "$OUT/gpu_results.json" 2>&1 | tee "$OUT/bench.log"
+timeout 330 python3 tests/bench/gpu.py --out "$OUT/gpu_results.json" ${GPU_ARGS:-} 2>&1 | tee "$OUT/bench.log"
