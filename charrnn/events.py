@@ -113,6 +113,14 @@ class End:
     reason: dict | None = None
 
 
+@dataclass
+class Checkpoint:
+    """Where the trainer can go on from exactly (Trainer.resume_state: weights,
+    step, data order, carried state); None where it cannot (a GPU's batched
+    flush). The run writes it to disk with its log."""
+    resume: dict | None
+
+
 # ------------------------------------------------- a worker process's own
 @dataclass
 class Ready:
@@ -141,4 +149,4 @@ class Failed:
 
 
 TrainerEvent = Start | Step | Snapshot | Spectral | Epoch | Sample | End
-WorkerEvent = TrainerEvent | Ready | Weights | Done | Failed
+WorkerEvent = TrainerEvent | Checkpoint | Ready | Weights | Done | Failed

@@ -44,6 +44,11 @@ class Columns:
             self.n = len(keep)
             self._a[: self.n] = keep
 
+    def keep_until(self, col: int, value):
+        """Drop the rows whose column `col` is above `value` (rows are in order)."""
+        a = self._a[: self.n]
+        self.n = int(np.searchsorted(a[:, col], value, side="right")) if self.n else 0
+
     def to_array(self):
         return self._a[: self.n].copy()
 
@@ -137,6 +142,19 @@ class RunLog:
         self.history.append(snap)
         if len(self.history) > MAX_HISTORY_SNAPSHOTS:
             self.history = self.history[::2]  # halve the resolution, keep the span
+
+    def truncate(self, step: int):
+        """Everything after training step `step` forgotten: a run resumed from
+        its checkpoint at that step goes on from there."""
+        with self.lock:
+            self.steps.keep_until(0, step)
+            self.epochs.keep_until(EPOCH_COLS.index("step"), step)
+            self.spectral.keep_until(0, step)
+            self.dH.keep_until(0, step)
+            self.recent = [s for s in self.recent if s.step <= step]
+            self.history = [s for s in self.history if s.step <= step]
+            self.samples = [s for s in self.samples if s["step"] <= step]
+            self.version += 1
 
     # ---- reads (any thread)
     def step_columns(self):

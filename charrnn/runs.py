@@ -18,10 +18,10 @@ from pathlib import Path
 
 import torch
 
-from . import store
+from . import checkpoint, store
 from .config import RunConfig
-from .events import (Done, End, Epoch, Failed, Ready, Sample, Snapshot, Spectral, Start, Step,
-                     Weights)
+from .events import (Checkpoint, Done, End, Epoch, Failed, Ready, Sample, Snapshot, Spectral,
+                     Start, Step, Weights)
 from .log import RunLog
 from .model import make_model
 from .threads import configure_threads
@@ -31,7 +31,8 @@ from .worker import mode as worker_mode
 STOP_GRACE_S = 10.0   # a worker that has not stopped after this is killed
 
 ACTIVE = ("queued", "running", "paused")
-ENDED = ("finished", "stopped", "diverged", "failed")
+ENDED = ("finished", "stopped", "diverged", "failed", "interrupted")
+RESUMABLE = ("stopped", "interrupted")   # with a checkpoint, these can go on
 
 
 def default_name(cfg: RunConfig) -> str:
@@ -69,6 +70,9 @@ class Run:
         self._on_end = on_end
         self._ctl = ThreadControl()
         self._lock = threading.Lock()
+        self._writer: checkpoint.Writer | None = None
+        self._resume: dict | None = None    # the checkpoint a resumed run starts from
+        self.checkpoint: dict | None = None  # {"step", "epoch", "at"} of the last one written
 
     # ------------------------------------------------------------ controls
     def start(self):
@@ -81,6 +85,7 @@ class Run:
             self.status = "running"
             self._thread = threading.Thread(target=self._main, name=f"train-{self.id}",
                                             daemon=True)
+            self._writer = checkpoint.Writer(self.folder, store.quick_write)
         self._save_meta()
         self._thread.start()
 
@@ -108,6 +113,34 @@ class Run:
                 self._end()
                 return
         self._ctl.stop()
+
+    @property
+    def checkpoint_error(self) -> str | None:
+        """Why the last checkpoint could not be written (a full disk), if so."""
+        w = self._writer
+        return None if w is None or w.error is None else str(w.error)
+
+    @property
+    def resumable(self) -> bool:
+        return self.status in RESUMABLE and self.checkpoint is not None
+
+    def prepare_resume(self) -> bool:
+        """Queue this stopped or interrupted run to go on from its last
+        checkpoint (the registry starts it). False when it cannot."""
+        with self._lock:
+            if not self.resumable or (self._thread is not None and self._thread.is_alive()):
+                return False
+            resume = checkpoint.read_resume(self.folder)
+            if resume is None:
+                return False
+            self.log.truncate(int(resume["step"]))
+            self._resume = resume
+            self._weights = resume["weights"]
+            self._thread = self._proc = self._trainer = None
+            self._ctl = ThreadControl()
+            self.status, self.message, self.reason = "queued", "", None
+        self._save_meta()
+        return True
 
     def join(self, timeout=None):
         if self._thread is not None and self._thread.ident is not None:  # started at all
@@ -146,13 +179,14 @@ class Run:
     def _train_here(self) -> bool:
         configure_threads()
         from .train import Trainer
-        self._trainer = trainer = Trainer(self.config)
+        self._trainer = trainer = Trainer(self.config, resume=self._resume)
+        trainer.on_checkpoint = lambda r: self._apply(Checkpoint(r))
         self._apply(Ready(list(trainer.vocab.idx_to_token), list(trainer.model.param_names)))
         return drive(trainer, self._ctl, self._apply)
 
     def _train_in_process(self) -> bool:
         """Supervise a worker process: apply its events until it says Done."""
-        w = start_worker(self.config)
+        w = start_worker(self.config, self._resume)
         self._proc = w.proc
         self._ctl.attach(w.conn)  # sends what was pressed while it was handed the run
         stop_asked = None
@@ -187,8 +221,8 @@ class Run:
             w.close()
         if self._ctl.stopped:
             return False
-        self._set_end("failed", "fail.worker", code=w.proc.returncode)
-        raise WorkerFailed(self.message)
+        self._interrupted("stop.worker", code=w.proc.returncode)
+        return False
 
     def _apply(self, ev):
         """One event of the trainer (or the worker) into the run's state and log."""
@@ -201,9 +235,12 @@ class Run:
                 self.log.add(ev)
             case Weights():
                 self._weights = {k: torch.from_numpy(v) for k, v in ev.arrays.items()}
+            case Checkpoint():
+                self._checkpointed(ev.resume)
             case Ready():
                 self.idx_to_token = list(ev.idx_to_token)
-                self.log = RunLog(ev.param_names, self.config.num_steps)
+                if self._resume is None:   # a resumed run goes on with its log
+                    self.log = RunLog(ev.param_names, self.config.num_steps)
             case Start():
                 self.info = ev.to_dict()
                 self._save_meta()
@@ -212,12 +249,40 @@ class Run:
             case _:
                 raise TypeError(f"not a run event: {ev!r}")
 
+    def _checkpointed(self, r: dict | None):
+        """The trainer's resume state: on disk with the log as it is now."""
+        if r is None:   # no point to go on from exactly (a GPU's batched flush)
+            return
+        weights = {k: torch.as_tensor(v) for k, v in r["weights"].items()}
+        self._weights = weights
+        resume = {**r, "weights": weights, "at": time.time(),
+                  "state": None if r["state"] is None else [torch.as_tensor(x) for x in r["state"]]}
+        self.checkpoint = checkpoint.summary(resume)
+        self._writer.submit(checkpoint.freeze(self.log), resume, self.meta())
+
     def _set_end(self, status, key, **fields):
         from .i18n import t
         self.reason = {"key": key, **fields}
         self.status, self.message = status, t(key, "en", **fields)
 
+    def _interrupted(self, key, **fields):
+        """The training ended without a word (its process died): the run is what
+        its last checkpoint holds, and can go on from there."""
+        if self._writer is not None:
+            self._writer.close()   # the last checkpoint it was given is the run's
+            self._writer = None
+        resume = checkpoint.read_resume(self.folder)
+        self._weights = None if resume is None else resume["weights"]
+        self.checkpoint = None if resume is None else checkpoint.summary(resume)
+        ck = self.checkpoint or {"step": 0, "epoch": 0, "at": time.time()}
+        self.log.truncate(ck["step"])
+        self._set_end("interrupted", key, step=ck["step"], epoch=ck["epoch"],
+                      at=time.strftime("%H:%M:%S", time.localtime(ck["at"])), **fields)
+
     def _end(self):
+        if self._writer is not None:
+            self._writer.close()   # its last checkpoint on disk before the final files
+            self._writer = None
         try:
             self.save()
         except Exception as exc:  # a full disk must not hide how the run ended
@@ -271,7 +336,7 @@ class Run:
     def meta(self) -> dict:
         return {"id": self.id, "name": self.name, "created": self.created,
                 "status": self.status, "message": self.message, "reason": self.reason,
-                "info": self.info,
+                "info": self.info, "checkpoint": self.checkpoint,
                 "idx_to_token": self.idx_to_token, "total_steps": self.total_steps}
 
     def _save_meta(self):
@@ -283,6 +348,7 @@ class Run:
         store.save_log(self.folder, self.log)
         if self._trainer is not None or self._weights is not None:
             store.save_weights(self.folder / "weights.pt", self._state_dict())
+        self._save_meta()   # last: a run read back is what its meta says
 
     @classmethod
     def load(cls, folder: Path) -> "Run":
@@ -300,17 +366,23 @@ class Run:
         run.status, run.message = meta.get("status", "stopped"), str(meta.get("message", ""))
         if run.status not in ACTIVE + ENDED:  # a foreign meta.json
             run.status = "stopped"
-        if run.status in ACTIVE:  # the server stopped while it trained
-            run._set_end("stopped", "stop.server")
         run.info = meta.get("info", {})
         run.reason = meta.get("reason")
         run.total_steps = meta.get("total_steps")
         run.idx_to_token = list(meta.get("idx_to_token", []))
         run.log = store.load_log(folder, run.info.get("param_names", []), cfg.num_steps,
                                  run.idx_to_token)
-        run._thread = threading.Thread()  # never startable again
-        if (folder / "weights.pt").exists() and run.idx_to_token:
+        run._thread = threading.Thread()  # not startable until prepare_resume
+        resume = checkpoint.read_resume(folder)
+        if resume is not None:
+            run.checkpoint = checkpoint.summary(resume)
+        if run.status in ACTIVE:  # the server stopped while it trained
+            run._interrupted("stop.server")
+        sd = run._weights
+        run._weights = None
+        if sd is None and (folder / "weights.pt").exists():
             sd = store.load_weights(folder / "weights.pt")
+        if sd is not None and run.idx_to_token:
             m = make_model(cfg.model, len(run.idx_to_token), cfg.num_hiddens, "cpu",
                            cfg.activation)
             try:
@@ -379,6 +451,24 @@ class Registry:
                             key=lambda r: r.created)
             for run in queued[: max(0, self.max_active - len(active))]:
                 run.start()
+
+    def resume(self, run_id) -> Run | None:
+        """A stopped or interrupted run goes on from its last checkpoint."""
+        run = self._runs.get(run_id)
+        if run is None or not run.prepare_resume():
+            return None
+        run._on_end = self._on_end
+        run.worker = self.worker
+        self._schedule()
+        return run
+
+    def restart(self, run_id) -> Run | None:
+        """A new run with the settings of `run_id`, from the start."""
+        run = self._runs.get(run_id)
+        if run is None:
+            return None
+        cfg = RunConfig.from_dict(run.config.to_dict())
+        return self.create(cfg)
 
     def get(self, run_id) -> Run | None:
         return self._runs.get(run_id)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import checkpoint
 from .events import Snapshot
 from .log import Columns, RunLog
 from .weights import StoreError, load_weights  # noqa: F401 - part of the store's interface
@@ -34,14 +35,22 @@ def run_path(root: Path, run_id: str) -> Path:
     return Path(root) / run_id
 
 
-def _atomic_write(path: Path, data: bytes):
+def _atomic_write(path: Path, data: bytes, sync: bool = True):
+    """Temporary file + rename: a crash leaves the old file or the new one.
+    `sync=False` (checkpoints, several a second) skips the fsync: a killed
+    server loses nothing by it, only a power cut may."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+        if sync:
+            f.flush()
+            os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def quick_write(path: Path, data: bytes):
+    _atomic_write(path, data, sync=False)
 
 
 def write_json(path: Path, obj):
@@ -55,30 +64,8 @@ def read_json(path: Path):
         raise StoreError(f"{path.name} of run {path.parent.name} is unreadable ({exc})") from None
 
 
-def _npz_bytes(**arrays) -> bytes:
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    return buf.getvalue()
-
-
 def save_log(folder: Path, log: RunLog):
-    with log.lock:
-        steps, epochs = log.steps.to_array(), log.epochs.to_array()
-        spectral, dH = log.spectral.to_array(), log.dH.to_array()
-        snaps = list(log.history) + list(log.recent)
-        samples = list(log.samples)
-    _atomic_write(folder / "metrics.npz", _npz_bytes(
-        steps=steps, step_names=np.array(log.steps.names), epochs=epochs,
-        spectral=spectral, dH=dH))
-    if snaps:
-        cells = {} if snaps[0].C is None else {"C": np.stack([s.C for s in snaps])}
-        _atomic_write(folder / "snapshots.npz", _npz_bytes(
-            step=np.array([s.step for s in snaps]), epoch=np.array([s.epoch for s in snaps]),
-            lanes=np.array([s.lanes for s in snaps]), H=np.stack([s.H for s in snaps]),
-            H0=np.stack([s.H0 for s in snaps]), X=np.stack([s.input_ids for s in snaps]),
-            Y=np.stack([s.target_ids for s in snaps]), dH=np.stack([s.dH for s in snaps]),
-            **cells))
-    write_json(folder / "samples.json", samples)
+    checkpoint.write_log(folder, checkpoint.freeze(log), _atomic_write)
 
 
 def load_log(folder: Path, param_names, num_steps, idx_to_token) -> RunLog:
@@ -95,9 +82,8 @@ def load_log(folder: Path, param_names, num_steps, idx_to_token) -> RunLog:
                 log.epochs = Columns.from_array(log.epochs.names, epochs, np.float64)
                 log.spectral = Columns.from_array(log.spectral.names, z["spectral"])
                 log.dH = Columns.from_array(log.dH.names, z["dH"])
-        if (folder / "snapshots.npz").exists():
-            with np.load(folder / "snapshots.npz", allow_pickle=False) as npz:
-                z = {k: npz[k] for k in npz.files}  # each npz[k] decompresses again
+        z = _snapshot_arrays(folder)
+        if z is not None:
             for i in range(len(z["step"])):
                 X, Y = z["X"][i], z["Y"][i]
                 log.recent.append(Snapshot(
@@ -114,6 +100,25 @@ def load_log(folder: Path, param_names, num_steps, idx_to_token) -> RunLog:
     except Exception as exc:  # a damaged file must not take the app down
         raise StoreError(f"the data of run {folder.name} is damaged ({exc})") from None
     return log
+
+
+def _snapshot_arrays(folder: Path) -> dict | None:
+    """The kept snapshots as stacked arrays: one file each (snapshots/ and its
+    index, written while the run trains) or one snapshots.npz (older runs)."""
+    if (folder / checkpoint.SNAP_INDEX).exists():
+        steps = read_json(folder / checkpoint.SNAP_INDEX)
+        rows = []
+        for step in steps:
+            with np.load(folder / checkpoint.SNAP_DIR / f"{int(step):010d}.npz",
+                         allow_pickle=False) as npz:
+                rows.append({k: npz[k] for k in npz.files})
+        if not rows:
+            return None
+        return {k: np.stack([r[k] for r in rows]) for k in rows[0]}
+    if (folder / "snapshots.npz").exists():
+        with np.load(folder / "snapshots.npz", allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}  # each npz[k] decompresses again
+    return None
 
 
 def save_weights(path: Path, state_dict: dict):

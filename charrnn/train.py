@@ -37,6 +37,7 @@ DIVERGE_STEPS = 5       # ... for this many steps in a row means diverged
 # The spectrum of W_hh (eigvals + SVD, O(H^3)) costs ~110 ms at 512 hidden on
 # a CPU and ~225 ms on a GPU (host copy): at most this share of wall time.
 SPECTRAL_BUDGET = 0.05
+CHECKPOINT_S = 30.0     # a checkpoint at every epoch's end, and within an epoch this often
 
 
 def _with_last(iterable):
@@ -50,6 +51,12 @@ def _with_last(iterable):
         yield (*prev, False)
         prev = item
     yield (*prev, True)
+
+
+def _rng_state(saved):
+    """random.Random's state from its JSON or pickle form (lists for tuples)."""
+    version, internal, gauss = saved
+    return int(version), tuple(int(x) for x in internal), gauss
 
 
 def grad_clipping(grads, theta):
@@ -96,7 +103,14 @@ def diverged_event(kind, step, epoch, **fields) -> End:
 
 
 class Trainer:
-    def __init__(self, cfg: RunConfig, corpus: Corpus | None = None):
+    """`resume`: a `resume_state()` to continue from (same settings): the
+    weights, the step and epoch, the data order (the RNG as it was when the
+    epoch began and how many of its minibatches were done), the carried state
+    and the epoch's running loss. `on_checkpoint(state)` is called at every
+    epoch's end and every CHECKPOINT_S within an epoch, between two
+    minibatches whose events have all been yielded."""
+
+    def __init__(self, cfg: RunConfig, corpus: Corpus | None = None, resume: dict | None = None):
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
         self.corpus = corpus or load_corpus(cfg.corpus, cfg.tokens, cfg.max_tokens, cfg.text)
@@ -134,6 +148,53 @@ class Trainer:
         self.graph: cuda_graph.GraphStep | None = None
         self.eager_reason = cuda_graph.why_not(self.model, self.device, cfg.detach)
         self.graph_error = ""
+        self.on_checkpoint = None
+        self.wall = 0.0   # wall-clock training seconds, pauses excluded: kept by the consumer
+        self._at = {"epoch": 1, "pos": 0, "rng": self.rng.getstate(), "state": None,
+                    "acc": None, "high_run": 0}   # where the loop stands (resume_state)
+        self._logged = 0                           # the last step whose events were yielded
+        if resume is not None:
+            self._restore(resume)
+
+    def resume_state(self) -> dict | None:
+        """Everything needed to continue exactly here; None between a step and
+        its events (a GPU's batched flush)."""
+        if self._logged != self.step:
+            return None
+        at = self._at
+        state = at["state"]
+        return {"step": self.step, "epoch": at["epoch"], "pos": at["pos"],
+                "wall": self.wall, "rng": at["rng"], "high_run": at["high_run"],
+                "train_time": self.train_time,
+                "acc": dict(at["acc"]) if at["acc"] else None,
+                "state": None if state is None else [x.detach().cpu().clone() for x in state],
+                "weights": {k: v.detach().cpu().clone()
+                            for k, v in self.model.state_dict().items()}}
+
+    def _restore(self, r):
+        try:
+            self.model.load_state_dict(r["weights"])
+        except (KeyError, RuntimeError) as exc:
+            raise StoreError(f"the checkpoint does not fit this model ({exc.__class__.__name__})") \
+                from None
+        self.step = self._logged = int(r["step"])
+        self.train_time = float(r["train_time"])
+        self.wall = float(r.get("wall", self.train_time))
+        self._spectral_at = self.train_time
+        state = r.get("state")
+        self._at = {"epoch": int(r["epoch"]), "pos": int(r["pos"]), "rng": r["rng"],
+                    "state": None if state is None else tuple(x.to(self.device) for x in state),
+                    "acc": r.get("acc"), "high_run": int(r.get("high_run", 0))}
+        self.rng.setstate(_rng_state(r["rng"]))
+
+    def _checkpoint(self):
+        self._last_checkpoint = time.perf_counter()
+        if self.on_checkpoint is not None:
+            self.on_checkpoint(self.resume_state())
+
+    def checkpoint_now(self):
+        """A checkpoint where the loop stands (a Stop between two minibatches)."""
+        self._checkpoint()
 
     def _load_initial_weights(self, path):
         sd = load_weights(path)
@@ -268,6 +329,7 @@ class Trainer:
             acc["time"] += dt
             self.train_time += dt
             acc["high_run"] = acc["high_run"] + 1 if loss > high_limit else 0
+            self._logged = step
             yield Step(
                 step=step, epoch=epoch, loss=loss, grad_norm=gnorm,
                 grad_norm_clipped=min(gnorm, cfg.theta) if clipped else gnorm,
@@ -307,7 +369,6 @@ class Trainer:
         cfg, model = self.cfg, self.model
         V = len(self.vocab)
         high_limit = DIVERGE_FACTOR * math.log(max(V, 2))
-        high_run = 0
         yield Start(vocab_size=V, num_tokens=self.corpus.num_tokens,
                     corpus=self.corpus.name, warning=self.corpus.warning,
                     device=str(self.device),
@@ -316,16 +377,26 @@ class Trainer:
                     step_mode="eager" if self.graph is None else "cuda_graph",
                     step_note=self._step_note(), train_tokens=len(self.split.train),
                     val_source=self.split.source, val_tokens=len(self.split.val))
-        last_sample = time.perf_counter()
+        last_sample = self._last_checkpoint = time.perf_counter()
         corpus_ids = torch.tensor(self.split.train)   # converted once, not every epoch
-        for epoch in range(1, cfg.num_epochs + 1):
+        at = self._at
+        high_run = at["high_run"]
+        for epoch in range(at["epoch"], cfg.num_epochs + 1):
             self.epoch = epoch
-            state = None
-            acc = {"loss_sum": 0.0, "n_tok": 0, "time": 0.0, "high_run": high_run}
+            skip, state, acc = (at["pos"], at["state"], at["acc"]) if epoch == at["epoch"] \
+                else (0, None, None)
+            acc = dict(acc) if acc else {"loss_sum": 0.0, "n_tok": 0, "time": 0.0,
+                                         "high_run": high_run}
+            at.update(epoch=epoch, pos=skip, rng=self.rng.getstate(), state=state, acc=acc)
             pending = []   # (step, stats tensor, tokens, snapshot, seconds)
             history = []   # this epoch's inputs, when the state is not detached
             for X, Y, last in _with_last(batches(corpus_ids, cfg.batch_size,
                                                  cfg.num_steps, cfg.random_iter, self.rng)):
+                if skip:   # resumed: these minibatches were trained before the checkpoint
+                    skip -= 1
+                    if not cfg.detach:
+                        history.append(X.to(self.device))
+                    continue
                 t0 = time.perf_counter()
                 self.step += 1
                 if state is None or cfg.random_iter:
@@ -340,6 +411,8 @@ class Trainer:
                     X, Y = cuda_graph.to_device(X, Y, self.device)
                     out, stats, state_in = self._eager_step(X, Y, state, keep, history)
                     state = out.state  # already detached: the next minibatch carries it
+                at["pos"] += 1
+                at["state"] = state
                 snap = (functools.partial(self._snapshot, X, Y, state_in, out, self.step, epoch)
                         if probe else None)
                 # timed before any yield: a consumer's time is not training time
@@ -349,6 +422,8 @@ class Trainer:
                     pending = []
                     if diverged:
                         return
+                    if time.perf_counter() - self._last_checkpoint >= CHECKPOINT_S:
+                        self._checkpoint()
                 yield from self._spectra()
                 if self._spectral_due():  # after the step's events: no delay to the chart
                     if self._spectrum is not None:
@@ -357,6 +432,8 @@ class Trainer:
                     else:
                         yield self._spectral()
             high_run = acc["high_run"]
+            at.update(epoch=epoch + 1, pos=0, rng=self.rng.getstate(), state=None, acc=None,
+                      high_run=high_run)
             loss_sum, n_tok, ep_time = acc["loss_sum"], acc["n_tok"], acc["time"]
             if n_tok == 0:
                 continue
@@ -374,6 +451,7 @@ class Trainer:
                 pred = self.predict()
                 yield Sample(epoch=epoch, step=self.step, prefix=pred.prefix,
                              text=pred.text, generated=pred.generated)
+            self._checkpoint()
         yield from self._spectra(wait=True)
         yield End("finished", "")
 

@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from .events import Done, End, Epoch, Failed, Ready, Sample, Start, Step, Weights
+from .events import Checkpoint, Done, End, Epoch, Failed, Ready, Sample, Start, Step, Weights
 
 SEND_EVERY = 0.1      # seconds: steps are batched into one message
 WEIGHTS_EVERY = 1.0   # seconds: how stale the weights the Generate page sees may be
@@ -189,11 +189,15 @@ def drive(trainer, ctl, emit, on_block=None) -> bool:
     (`wall` on steps, `time` on epochs) and the epoch's tokens/s over that
     wall time, so the figure the app shows and its ETA include everything
     between steps (sending, the GIL, another process on the core)."""
-    t_start = time.perf_counter()
+    def blocked():   # paused: on disk as it is now, and the page shows it
+        trainer.checkpoint_now()
+        if on_block:
+            on_block()
+    t_start = time.perf_counter() - trainer.wall   # a resumed run's clock goes on
     paused = 0.0
-    last_epoch_wall = 0.0
+    last_epoch_wall = trainer.wall
     for ev in trainer.events():
-        wall = time.perf_counter() - t_start - paused
+        wall = trainer.wall = time.perf_counter() - t_start - paused
         if isinstance(ev, Step):
             ev.wall = wall
         elif isinstance(ev, Epoch):
@@ -205,9 +209,10 @@ def drive(trainer, ctl, emit, on_block=None) -> bool:
             ev.time = wall
         emit(ev)
         if isinstance(ev, Step):
-            go_on, p = ctl.checkpoint(on_block)
+            go_on, p = ctl.checkpoint(blocked)
             paused += p
             if not go_on:
+                trainer.checkpoint_now()   # a stopped run can go on from here
                 return False
     return True
 
@@ -267,9 +272,28 @@ class Outbox:
         self._thread.join()
 
 
-def serve(conn: Connection, cfg, settings: dict):
-    """Train `cfg`, sending batches of events (Ready, the Trainer's events and
-    Weights, then Done or Failed) and obeying the server's controls."""
+def to_numpy(resume: dict | None) -> dict | None:
+    """A resume state with numpy arrays for tensors: plain pickles."""
+    if resume is None:
+        return None
+    state = resume["state"]
+    return {**resume, "weights": {k: v.numpy() for k, v in resume["weights"].items()},
+            "state": None if state is None else [x.numpy() for x in state]}
+
+
+def from_numpy(resume: dict | None) -> dict | None:
+    import torch
+    if resume is None:
+        return None
+    state = resume["state"]
+    return {**resume, "weights": {k: torch.as_tensor(v) for k, v in resume["weights"].items()},
+            "state": None if state is None else [torch.as_tensor(x) for x in state]}
+
+
+def serve(conn: Connection, cfg, settings: dict, resume: dict | None = None):
+    """Train `cfg` (from `resume` when given), sending batches of events
+    (Ready, the Trainer's events, Checkpoints and Weights, then Done or
+    Failed) and obeying the server's controls."""
     for k in [k for k in os.environ if k.startswith("CHARRNN_")]:
         del os.environ[k]  # the server's settings now, not when this spare started
     os.environ.update(settings)
@@ -281,7 +305,8 @@ def serve(conn: Connection, cfg, settings: dict):
         if _cuda_warm is not None:   # one thread at a time inits CUDA and captures graphs
             _cuda_warm.join()
         configure_threads()
-        trainer = Trainer(cfg)
+        trainer = Trainer(cfg, resume=from_numpy(resume))
+        trainer.on_checkpoint = lambda r: out.put(Checkpoint(to_numpy(r)))
         out.put(Ready(list(trainer.vocab.idx_to_token), list(trainer.model.param_names)),
                 urgent=True)
 
@@ -337,7 +362,7 @@ def main(argv=None):
     from . import train  # noqa: F401  (warm: the import is the slow part)
     _start_cuda_warm()
     try:
-        cfg, settings = conn.recv()
+        cfg, settings, resume = conn.recv()
     except (EOFError, OSError):
         return 0  # a spare that was never used: the server has gone
     try:  # `top` and `ps -o comm` say what this process is
@@ -345,7 +370,7 @@ def main(argv=None):
             f.write("charrnn-train")
     except OSError:
         pass
-    serve(conn, cfg, settings)
+    serve(conn, cfg, settings, resume)
     conn.close()
     return 0
 
@@ -414,15 +439,16 @@ def prewarm():
                 _spare = None  # the next run starts its own (and reports any error)
 
 
-def start_worker(cfg) -> Worker:
-    """A worker training `cfg`: the spare if there is one, then a new spare."""
+def start_worker(cfg, resume: dict | None = None) -> Worker:
+    """A worker training `cfg` (from `resume`, a trainer's resume_state, when
+    given): the spare if there is one, then a new spare."""
     global _spare
     with _spare_lock:
         w, _spare = _spare, None
     if w is None or not w.alive():
         w = Worker()
     settings = {k: v for k, v in os.environ.items() if k.startswith("CHARRNN_")}
-    w.conn.send((cfg, settings))
+    w.conn.send((cfg, settings, to_numpy(resume)))
     threading.Thread(target=prewarm, name="worker-prewarm", daemon=True).start()
     return w
 

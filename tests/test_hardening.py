@@ -117,7 +117,7 @@ def html_of(at) -> str:
 def control_buttons(at):
     """Buttons that start, stop, pause, step, delete or queue runs."""
     keys = ("start", "side_by_side", "go_", "pause_", "resume_", "step_", "stop_", "delete_",
-            "sw_queue", "continue_")
+            "sw_queue", "continue_", "resumeck_", "restart_", "yes_")
     return [b for b in at.button if b.key and b.key.startswith(keys)]
 
 
@@ -830,6 +830,8 @@ def test_delete_button_of_a_finished_run(registry):
     gone = finish(registry.create(small()))
     at = app(query={"run": gone.id})
     at.button(key=f"delete_{gone.id}").click().run()
+    assert registry.get(gone.id) is not None   # it asks first
+    at.button(key=f"yes_delete_{gone.id}").click().run()
     assert not at.exception and registry.get(gone.id) is None
     assert registry.get(keep.id) is not None and keep.name in texts(at)
 
@@ -841,13 +843,14 @@ def test_delete_a_run_after_a_restart(root):
     try:
         at = app(query={"run": run.id})
         at.button(key=f"delete_{run.id}").click().run()
+        at.button(key=f"yes_delete_{run.id}").click().run()
         assert not at.exception
         assert not run.folder.exists()
     finally:
         st.cache_resource.clear()
 
 
-def test_restart_keeps_finished_runs_and_marks_interrupted_ones_stopped(reg):
+def test_restart_keeps_finished_runs_and_marks_interrupted_ones(reg):
     done = finish(reg.create(small(num_epochs=2)))
     live = reg.create(small(num_epochs=100_000))
     assert wait_for(lambda: live.log.num_steps_logged >= 3)
@@ -857,11 +860,13 @@ def test_restart_keeps_finished_runs_and_marks_interrupted_ones_stopped(reg):
     a, b = again.get(done.id), again.get(live.id)
     assert a.status == "finished" and a.log.num_steps_logged == done.log.num_steps_logged
     assert a.log.epochs.n == 2 and a.model() is not None
-    assert b.status == "stopped" and "server stopped" in b.message.lower()
+    assert b.status == "interrupted" and "server stopped" in b.message.lower()
+    assert b.reason["step"] == b.log.num_steps_logged   # paused: checkpointed where it is
+    assert b.log.num_steps_logged >= 3 and b.resumable
     assert not b.is_active
     b.stop()  # controls of a run loaded from disk do nothing
     b.resume()
-    assert b.status == "stopped"
+    assert b.status == "interrupted"
     live.stop()
     live.join(10)
     assert not again.problems

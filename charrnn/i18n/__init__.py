@@ -6,7 +6,8 @@ Each area of the product keeps its strings in its own module here
 from importlib import import_module
 
 LANGS = ("en", "zh")
-_AREAS = ("common", "settings", "figures", "diagram", "app", "tuning", "views", "sweep")
+_AREAS = ("common", "settings", "figures", "diagram", "app", "tuning", "views", "sweep",
+          "runs")
 
 
 def _load():

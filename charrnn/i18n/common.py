@@ -8,6 +8,7 @@ EN = {
     "status.stopped": "stopped",
     "status.diverged": "diverged",
     "status.failed": "failed",
+    "status.interrupted": "interrupted",
     "diverge.loss_nan": "Diverged at step {step}, epoch {epoch}: the loss became {value}.",
     "diverge.grad_nan": "Diverged at step {step}, epoch {epoch}: the gradient norm became {value}.",
     "diverge.loss_high": "Diverged at step {step}, epoch {epoch}: the loss stayed above "
@@ -17,7 +18,12 @@ EN = {
                        "infinity.",
     "stop.at_step": "Stopped at step {step}.",
     "stop.queued": "Stopped before it started.",
-    "stop.server": "The server stopped while this run trained; it ends where its files do.",
+    "stop.server": "Interrupted: the server stopped while this run trained. It is kept as its "
+                   "last checkpoint saved it, at step {step} (epoch {epoch}, {at}); resume it "
+                   "from there or restart it with its settings.",
+    "stop.worker": "Interrupted: the training process ended unexpectedly (exit code {code}). "
+                   "The run is kept as its last checkpoint saved it, at step {step} (epoch "
+                   "{epoch}, {at}); resume it from there or restart it with its settings.",
     "fail.worker": "The training process ended unexpectedly (exit code {code}); the charts "
                    "show everything up to its last report.",
     "corpus.d2l_empty": "No text is left after d2l's preprocessing (it keeps only the letters "
@@ -56,6 +62,7 @@ ZH = {
     "status.stopped": "已停止",
     "status.diverged": "已发散",
     "status.failed": "失败",
+    "status.interrupted": "已中断",
     "diverge.loss_nan": "在第 {epoch} 个迭代周期的第 {step} 步发散：损失变成了 {value}。",
     "diverge.grad_nan": "在第 {epoch} 个迭代周期的第 {step} 步发散：梯度范数变成了 {value}。",
     "diverge.loss_high": "在第 {epoch} 个迭代周期的第 {step} 步发散：损失连续 {n} 步高于 "
@@ -64,7 +71,10 @@ ZH = {
     "diverge.ppl_inf": "在第 {epoch} 个迭代周期（第 {step} 步）发散：困惑度溢出为无穷大。",
     "stop.at_step": "在第 {step} 步停止。",
     "stop.queued": "在开始之前就被停止了。",
-    "stop.server": "这次运行训练时服务器停止了；它停在文件保存的地方。",
+    "stop.server": "已中断：这次运行训练时服务器停止了。运行保留在最后一个检查点：第 {step} 步"
+                   "（第 {epoch} 个迭代周期，{at}）；可以从那里继续，或用相同的设置重新开始。",
+    "stop.worker": "已中断：训练进程意外退出（退出码 {code}）。运行保留在最后一个检查点：第 {step} "
+                   "步（第 {epoch} 个迭代周期，{at}）；可以从那里继续，或用相同的设置重新开始。",
     "fail.worker": "训练进程意外退出（退出码 {code}）；图表显示它最后一次报告之前的全部内容。",
     "corpus.d2l_empty": "经过 d2l 的预处理（只保留字母 A-Z）后没有剩下任何文本；请为这段文本选择 raw "
                         "词元。",

@@ -14,7 +14,8 @@ from ..runs import Registry, Run
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 STATUS_COLOURS = {"queued": "gray", "running": "blue", "paused": "orange",
-                  "finished": "green", "stopped": "gray", "diverged": "red", "failed": "red"}
+                  "finished": "green", "stopped": "gray", "diverged": "red", "failed": "red",
+                  "interrupted": "orange"}
 
 
 @st.cache_resource

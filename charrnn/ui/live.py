@@ -10,7 +10,8 @@ import numpy as np
 import streamlit as st
 
 from ..runs import Run
-from .core import can_control, get_registry, status_badge, tr
+from .controls import control_buttons
+from .core import can_control, status_badge, tr
 from .live_plot import live_plot
 
 PLOTLY_CONFIG = {"displaylogo": False,
@@ -103,30 +104,11 @@ def _fmt_eta(seconds):
         f"{seconds // 3600}h{(seconds % 3600) // 60:02d}"
 
 
-def _control_buttons(run: Run):
-    reg = get_registry()
-    cols = st.columns(4)
-    if run.status == "paused":
-        cols[0].button(tr("app.ctl.resume"), icon=":material/play_arrow:", key=f"resume_{run.id}",
-                       on_click=run.resume, width="stretch", type="primary")
-    else:
-        cols[0].button(tr("app.ctl.pause"), icon=":material/pause:", key=f"pause_{run.id}", on_click=run.pause,
-                       disabled=run.status != "running", width="stretch")
-    cols[1].button(tr("app.ctl.step"), icon=":material/skip_next:", key=f"step_{run.id}", on_click=run.step,
-                   disabled=run.status != "paused", width="stretch",
-                   help=tr("app.ctl.step.help"))
-    cols[2].button(tr("app.ctl.stop"), icon=":material/stop:", key=f"stop_{run.id}", on_click=run.stop,
-                   disabled=not run.is_active, width="stretch")
-    cols[3].button(tr("app.ctl.delete"), icon=":material/delete:", key=f"delete_{run.id}",
-                   on_click=reg.delete, args=(run.id,), disabled=run.is_active,
-                   width="stretch", help=tr("app.ctl.delete.help"))
-
-
 def header_state(run: Run) -> tuple:
     """What the header outside the live fragment shows: when it changes, the
     page reruns whole (see `follow_run`)."""
     return (run.status, run.message, repr(run.reason), run.info.get("warning"),
-            repr(run.info.get("step_note")))
+            repr(run.info.get("step_note")), run.checkpoint_error)
 
 
 def follow_run(run: Run, every, shown: tuple | None):
@@ -156,15 +138,20 @@ def run_header(run: Run, controls=True) -> tuple:
     message = tr(run.reason["key"], **run.reason) if run.reason else run.message
     if run.status in ("failed", "diverged"):
         notes.error(tr(f"app.status.{run.status}") + " " + message)
+    elif run.status == "interrupted":
+        notes.warning(message)
     elif run.status == "stopped" and message:
         notes.info(message)
+    error = run.checkpoint_error
+    if error:
+        notes.warning(tr("app.ckpt.failed", error=error))
     if run.info.get("warning"):
         notes.warning(run.info["warning"])
     note = run.info.get("step_note")
     if note:   # on a CUDA GPU without the captured step: say why it is slower
         notes.info(tr(note["key"], **note))
     if controls and can_control():
-        _control_buttons(run)
+        control_buttons(run)
     return shown
 
 

@@ -1,0 +1,163 @@
+"""Checkpoints of a run while it trains: its log, samples, snapshots, weights
+and the trainer's resume state, on disk at every epoch's end and every
+CHECKPOINT_S within an epoch (charrnn/train.py says when).
+
+Cheap enough to write several times a second: the log's tables are copied
+under its lock (microseconds) and written by a thread of their own, the
+latest checkpoint replacing one not yet written; each snapshot is a file
+written once (snapshots/), not the whole set again. Every file is atomic, and
+`checkpoint.pt` is written last: its step is the truth, and whatever the
+other files hold beyond it is cut off when the run is read back.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .log import RunLog
+
+CHECKPOINT_FILE = "checkpoint.pt"
+SNAP_DIR = "snapshots"
+SNAP_INDEX = "snapshots.json"
+
+
+@dataclass
+class Frozen:
+    """A run's log as it was at one moment (arrays copied, snapshots shared:
+    they never change once stored)."""
+    steps: np.ndarray
+    step_names: list
+    epochs: np.ndarray
+    spectral: np.ndarray
+    dH: np.ndarray
+    snapshots: list
+    samples: list
+
+
+def freeze(log: RunLog) -> Frozen:
+    with log.lock:
+        return Frozen(log.steps.to_array(), list(log.steps.names), log.epochs.to_array(),
+                      log.spectral.to_array(), log.dH.to_array(),
+                      list(log.history) + list(log.recent), list(log.samples))
+
+
+def _write_snapshots(folder: Path, snaps, write):
+    """New snapshots each to a file of their own, the index of the kept ones,
+    then the files the log has thinned out are removed."""
+    d = folder / SNAP_DIR
+    d.mkdir(parents=True, exist_ok=True)
+    kept = [s.step for s in snaps]
+    for s in snaps:
+        path = d / f"{s.step:010d}.npz"
+        if not path.exists():
+            cells = {} if s.C is None else {"C": s.C}
+            write(path, _npz(step=np.array(s.step), epoch=np.array(s.epoch),
+                             lanes=np.array(s.lanes), H=s.H, H0=s.H0, X=s.input_ids,
+                             Y=s.target_ids, dH=s.dH, **cells))
+    write(folder / SNAP_INDEX, json.dumps(kept).encode())
+    keep = {f"{k:010d}.npz" for k in kept}
+    for path in d.glob("*.npz"):
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
+
+
+def _npz(**arrays) -> bytes:
+    import io
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)   # not compressed: written several times a second
+    return buf.getvalue()
+
+
+def write_log(folder: Path, f: Frozen, write):
+    """The log's files (the run folder's format, read by store.load_log)."""
+    write(folder / "metrics.npz", _npz(steps=f.steps, step_names=np.array(f.step_names),
+                                       epochs=f.epochs, spectral=f.spectral, dH=f.dH))
+    _write_snapshots(folder, f.snapshots, write)
+    write(folder / "samples.json", json.dumps(f.samples, indent=1).encode("utf-8"))
+
+
+def write_resume(path: Path, resume: dict, write):
+    import io
+    buf = io.BytesIO()
+    torch.save(resume, buf)
+    write(path, buf.getvalue())
+
+
+def read_resume(folder: Path) -> dict | None:
+    """The last checkpoint's resume state, None when there is none or it is
+    unreadable (tensors and plain values only: weights_only)."""
+    path = folder / CHECKPOINT_FILE
+    if not path.exists():
+        return None
+    try:
+        r = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        return None
+    if not isinstance(r, dict) or not isinstance(r.get("weights"), dict) or "step" not in r:
+        return None
+    return r
+
+
+def summary(resume: dict) -> dict:
+    """What a run's meta says about its last checkpoint."""
+    return {"step": int(resume["step"]), "epoch": int(resume["epoch"]),
+            "at": float(resume.get("at", time.time()))}
+
+
+class Writer:
+    """Writes a run's checkpoints on a thread of its own; a newer checkpoint
+    replaces one still waiting (writing is never queued up behind training)."""
+
+    def __init__(self, folder: Path, write, on_written=None):
+        self.folder, self._write, self._on_written = folder, write, on_written
+        self._pending = None
+        self._cv = threading.Condition()
+        self._closed = False
+        self.error: Exception | None = None
+        self.cpu_s = 0.0          # CPU time spent writing (the cost of checkpoints)
+        self.count = 0
+        self._thread = threading.Thread(target=self._run, name=f"ckpt-{folder.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def submit(self, frozen: Frozen, resume: dict, meta: dict):
+        with self._cv:
+            self._pending = (frozen, resume, meta)
+            self._cv.notify()
+
+    def _run(self):
+        while True:
+            with self._cv:
+                while self._pending is None and not self._closed:
+                    self._cv.wait()
+                job, self._pending = self._pending, None
+                if job is None:
+                    return
+            c0 = time.thread_time()
+            try:
+                self.write_now(*job)
+                self.error = None
+            except Exception as exc:   # a full disk: the run goes on, the header says so
+                self.error = exc
+            self.cpu_s += time.thread_time() - c0
+            self.count += 1
+
+    def write_now(self, frozen: Frozen, resume: dict, meta: dict):
+        write_log(self.folder, frozen, self._write)
+        write_resume(self.folder / CHECKPOINT_FILE, resume, self._write)
+        self._write(self.folder / "meta.json", json.dumps(meta, indent=1).encode("utf-8"))
+        if self._on_written:
+            self._on_written(resume)
+
+    def close(self):
+        """Write what is waiting, then stop."""
+        with self._cv:
+            self._closed = True
+            self._cv.notify()
+        self._thread.join()

@@ -1,0 +1,189 @@
+"""Nothing lost: a run checkpoints while it trains, comes back after a crash
+marked "interrupted" at its last checkpoint, and goes on from there exactly
+as if it had never stopped (same minibatches, same carried state)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from charrnn import checkpoint, train
+from charrnn.config import RunConfig
+from charrnn.events import Epoch, Sample, Step
+from charrnn.i18n import t
+from charrnn.runs import Registry
+from charrnn.train import Trainer
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def small(**kw):
+    base = dict(num_hiddens=32, batch_size=4, num_steps=8, max_tokens=3000,
+                num_epochs=12, snapshot_every=5)
+    base.update(kw)
+    return RunConfig(**base).validate()
+
+
+def wait_for(pred, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def losses(cfg, resume=None, stop_at=None):
+    """(losses by step, the resume state at stop_at, the checkpoints made)."""
+    trainer = Trainer(cfg, resume=resume)
+    made = []
+    trainer.on_checkpoint = made.append
+    out = []
+    for ev in trainer.events():
+        if isinstance(ev, Step):
+            out.append(ev.loss)
+            if ev.step == stop_at:
+                return out, trainer.resume_state(), made
+    return out, None, made
+
+
+@pytest.mark.parametrize("kw", [{}, {"random_iter": True}, {"detach": False},
+                                {"model": "gru"}], ids=["sequential", "random",
+                                                        "no-detach", "gru"])
+def test_a_resumed_trainer_goes_on_exactly_as_one_that_never_stopped(kw):
+    cfg = small(num_epochs=3, max_tokens=800, **kw)
+    whole, _, made = losses(cfg)
+    first, mid, _ = losses(cfg, stop_at=37)   # inside an epoch: carried state, data order
+    rest, _, _ = losses(cfg, resume=mid)
+    assert mid["pos"] > 0 and first + rest == whole
+    after_epoch, _, _ = losses(cfg, resume=made[0])   # at an epoch's end
+    assert after_epoch == whole[made[0]["step"]:]
+
+
+def test_a_checkpoint_at_every_epochs_end_and_every_30_seconds_within_one(monkeypatch):
+    cfg = small(num_epochs=4, max_tokens=800)
+    _, _, made = losses(cfg)
+    assert [m["epoch"] for m in made] == [2, 3, 4, 5]   # the next epoch to train
+    assert train.CHECKPOINT_S == 30.0
+    monkeypatch.setattr(train, "CHECKPOINT_S", 0.0)   # "30 s have passed" at every step
+    whole, _, made = losses(cfg)
+    assert len(made) == len(whole) + 4
+
+
+@pytest.fixture(params=["process", "thread"])
+def mode(request, monkeypatch):
+    monkeypatch.setenv("CHARRNN_WORKER", request.param)
+    return request.param
+
+
+def test_a_stopped_run_resumes_where_it_stopped(tmp_path, mode):
+    reg = Registry(tmp_path / "runs")
+    cfg = small()
+    run = reg.create(cfg)
+    assert wait_for(lambda: run.log.epochs.n >= 3)
+    run.stop()
+    run.join(20)
+    stopped_at = run.log.num_steps_logged
+    assert run.status == "stopped" and run.resumable and run.checkpoint["step"] == stopped_at
+    again = Registry(tmp_path / "runs").get(run.id)   # and after a server restart
+    assert again.status == "stopped" and again.resumable
+    assert again.log.num_steps_logged == stopped_at
+    reg2 = Registry(tmp_path / "runs")
+    resumed = reg2.resume(run.id)
+    assert resumed is not None
+    assert wait_for(lambda: resumed.status == "finished", 120), resumed.message
+    straight = reg2.create(cfg)
+    assert wait_for(lambda: straight.status == "finished", 120)
+    a, b = resumed.log.step_columns(), straight.log.step_columns()
+    assert np.array_equal(a["step"], np.arange(1, len(a["step"]) + 1))
+    assert np.array_equal(a["loss"], b["loss"])   # the same run, a Stop or not
+    ea, eb = resumed.log.epoch_columns(), straight.log.epoch_columns()
+    assert np.array_equal(ea["epoch"], eb["epoch"])
+    np.testing.assert_allclose(ea["perplexity"], eb["perplexity"], rtol=1e-12)
+    reg.stop_all()
+    reg2.stop_all()
+
+
+SERVER = """
+import sys, time
+from charrnn.config import RunConfig
+from charrnn.events import Epoch, Sample, Step
+from charrnn.runs import Registry
+reg = Registry(sys.argv[1])
+cfg = RunConfig(num_hiddens=32, batch_size=4, num_steps=8, max_tokens=3000,
+                num_epochs=int(sys.argv[2]), snapshot_every=5).validate()
+run = reg.create(cfg)
+print(run.id, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_killed_server_leaves_its_run_interrupted_and_resumable(tmp_path, mode, sig):
+    root = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(root), "40"],
+                            stdout=subprocess.PIPE, text=True, cwd=str(REPO))
+    run_id = proc.stdout.readline().strip()
+    meta = root / run_id / "meta.json"
+
+    def checkpoint_epoch():
+        try:
+            return (json.loads(meta.read_text()).get("checkpoint") or {}).get("epoch", 0)
+        except (OSError, ValueError):
+            return 0
+    assert wait_for(lambda: checkpoint_epoch() >= 4, 120)
+    os.kill(proc.pid, sig)
+    proc.wait(20)
+    reg = Registry(root)
+    run = reg.get(run_id)
+    step = run.checkpoint["step"]
+    assert run.status == "interrupted" and step > 0
+    assert run.reason["key"] == "stop.server" and run.reason["step"] == step
+    assert run.reason["at"] == time.strftime("%H:%M:%S", time.localtime(run.checkpoint["at"]))
+    for lang in ("en", "zh"):
+        assert str(step) in t("stop.server", lang, **run.reason)
+    assert run.log.num_steps_logged == step and run.log.epochs.n >= 3
+    assert run.model() is not None and run.resumable
+    assert reg.resume(run_id) is run
+    assert wait_for(lambda: run.status == "finished", 180), run.message
+    straight = reg.create(small(num_epochs=40))
+    assert wait_for(lambda: straight.status == "finished", 180)
+    assert np.array_equal(run.log.step_columns()["loss"], straight.log.step_columns()["loss"])
+    reg.stop_all()
+
+
+def test_restart_starts_a_new_run_with_the_same_settings(tmp_path):
+    reg = Registry(tmp_path / "runs")
+    run = reg.create(small(num_epochs=1, lr=0.5, name="mine"))
+    assert wait_for(lambda: run.status == "finished")
+    again = reg.restart(run.id)
+    assert again.id != run.id and again.config == run.config
+    assert wait_for(lambda: again.status == "finished")
+    reg.stop_all()
+
+
+def test_the_log_is_cut_at_the_checkpoints_step():
+    from charrnn.log import RunLog
+    log = RunLog(["W"], 2)
+    for i in range(1, 11):
+        log.add(Step(step=i, epoch=1 + i // 5, loss=1.0, grad_norm=1.0, grad_norm_clipped=1.0,
+                     clipped=False, param_norms=[1.0], tokens_per_s=1.0, time=i))
+        if i % 5 == 0:
+            log.add(Epoch(epoch=i // 5, perplexity=2.0, tokens=1, tokens_per_s=1.0, time=i,
+                          step=i))
+            log.add(Sample(epoch=i // 5, step=i, prefix="a", text="ab", generated="b"))
+    log.truncate(7)
+    assert list(log.step_columns()["step"]) == list(range(1, 8))
+    assert list(log.epoch_columns()["step"]) == [5]
+    assert [s["step"] for s in log.sample_list()] == [5]
+
+
+def test_a_checkpoint_written_halfway_is_ignored(tmp_path):
+    """checkpoint.pt is written last: a torn one means the previous one counts."""
+    (tmp_path / checkpoint.CHECKPOINT_FILE).write_bytes(b"torn")
+    assert checkpoint.read_resume(tmp_path) is None
