@@ -26,7 +26,7 @@ import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
-from charrnn import data, store
+from charrnn import checkpoint, data, store
 from charrnn.config import LIMITS, ConfigError, RunConfig
 from charrnn.data import MAX_CORPUS_BYTES, CorpusError
 from charrnn.runs import Registry
@@ -855,6 +855,9 @@ def test_restart_keeps_finished_runs_and_marks_interrupted_ones(reg):
     live = reg.create(small(num_epochs=100_000))
     assert wait_for(lambda: live.log.num_steps_logged >= 3)
     live.pause()
+    # pausing writes a checkpoint where the run stands
+    assert wait_for(lambda: (checkpoint.read_resume(live.folder) or {}).get("step")
+                    == live.log.num_steps_logged)
     # a second server process on the same folder = a restart after a crash
     again = Registry(reg.root)
     a, b = again.get(done.id), again.get(live.id)

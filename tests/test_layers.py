@@ -18,7 +18,7 @@ LAYERS = [
     ("training", {"charrnn.train", "charrnn.spectrum", "charrnn.cuda_graph"}),
     ("runs and storage", {"charrnn.runs", "charrnn.worker", "charrnn.store", "charrnn.log",
                           "charrnn.export", "charrnn.results", "charrnn.memory",
-                          "charrnn.__main__"}),
+                          "charrnn.checkpoint", "charrnn.__main__"}),
     ("figures", {"charrnn.figures", "charrnn.style", "charrnn.diagram"}),
     ("streamlit", {"charrnn.ui"}),
     ("pages", {"app", "pages"}),
