@@ -28,7 +28,14 @@ MAX_LANES = 16
 
 
 class ConfigError(ValueError):
-    """A setting is out of range; the message is one sentence for the user."""
+    """A setting is out of range; the message is one sentence for the user,
+    in English; `i18n_reason` names the same sentence in charrnn/i18n."""
+
+
+def _err(key: str, **fields) -> ConfigError:
+    exc = ConfigError(t(key, "en", **fields))
+    exc.i18n_reason = {"key": key, **fields}
+    return exc
 
 
 def _plain(x) -> str:
@@ -166,12 +173,12 @@ def show_bad(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _range_words(s: Setting | None) -> str:
-    return f" between {s.low:g} and {s.high:g}" if s is not None and s.low is not None else ""
-
-
 def as_int(name, value, s: Setting | None = None) -> int:
-    problem = ConfigError(f"{name} must be a whole number{_range_words(s)}, not {show_bad(value)}")
+    if s is None:
+        problem = _err("set.err.whole_any", name=name, value=show_bad(value))
+    else:
+        problem = _err("set.err.whole", name=name, value=show_bad(value), lo=f"{s.low:g}",
+                       hi=f"{s.high:g}")
     if isinstance(value, bool):
         raise problem
     if isinstance(value, float):
@@ -188,18 +195,18 @@ def as_int(name, value, s: Setting | None = None) -> int:
         raise problem from None
 
 
-def as_float(name, value, s: Setting | None = None) -> float:
-    words = _range_words(s)
+def as_float(name, value, s: Setting) -> float:
+    fields = dict(name=name, value=show_bad(value), lo=f"{s.low:g}", hi=f"{s.high:g}")
     if isinstance(value, bool):
-        raise ConfigError(f"{name} must be a number{words}, not {show_bad(value)}")
+        raise _err("set.err.number", **fields)
     try:
         out = float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number{words}, not {show_bad(value)}") from None
+        raise _err("set.err.number", **fields) from None
     except OverflowError:           # an int too large for a float
         out = math.inf
     if not math.isfinite(out):
-        raise ConfigError(f"{name} must be a finite number{words}, not {show_bad(value)}")
+        raise _err("set.err.finite", **fields)
     return out
 
 
@@ -216,16 +223,17 @@ def as_bool(name, value, words=()) -> bool:
             return True
         if text in FALSE_WORDS or (words and text == words[0]):
             return False
-    extra = f" ({words[0]} or {words[1]})" if words else ""
-    raise ConfigError(f"{name} must be true or false{extra}, not {show_bad(value)}")
+    if words:
+        raise _err("set.err.words", name=name, value=show_bad(value), no=words[0], yes=words[1])
+    raise _err("set.err.bool", name=name, value=show_bad(value))
 
 
 def _in_range(s: Setting, value):
     if s.no_zero and value == 0:
-        raise ConfigError(f"{s.name} must be {s.low:g} (all) or at least 1")
+        raise _err("set.err.no_zero", name=s.name, lo=f"{s.low:g}")
     if not (s.low <= value <= s.high):
         shown = show_bad(value) if isinstance(value, int) else f"{value:g}"
-        raise ConfigError(f"{s.name} must be between {s.low:g} and {s.high:g}, not {shown}")
+        raise _err("set.err.range", name=s.name, lo=f"{s.low:g}", hi=f"{s.high:g}", value=shown)
     return value
 
 
@@ -234,7 +242,7 @@ def split_list(value):
     if isinstance(value, str):
         return [part for part in (p.strip() for p in value.split(",")) if part]
     if isinstance(value, (bytes, dict)) or not hasattr(value, "__iter__"):
-        raise ConfigError("probe_lanes must be a list of batch row numbers")
+        raise _err("set.err.lanes_list")
     return list(value)
 
 
@@ -254,34 +262,31 @@ def coerce(s: Setting, value):
     if s.kind == "choice":
         if isinstance(value, str) and value in s.choices:
             return value
-        raise ConfigError(f"{s.name} must be one of {', '.join(s.choices)}, "
-                          f"not {show_bad(value)}")
+        raise _err("set.err.choice", name=s.name, choices=", ".join(s.choices),
+                   value=show_bad(value))
     if s.kind == "device":
         if isinstance(value, str) and (value in s.choices
                                        or re.fullmatch(r"cuda:[0-9]{1,3}", value)):
             return value
-        raise ConfigError(f"device must be one of {', '.join(s.choices)} "
-                          f"or cuda:N, not {show_bad(value)}")
+        raise _err("set.err.device", choices=", ".join(s.choices), value=show_bad(value))
     if s.kind == "lanes":
         lanes = tuple(as_int("each probe lane", i) for i in split_list(value))
         if not lanes or len(lanes) > MAX_LANES:
-            raise ConfigError(f"probe_lanes must name between 1 and {MAX_LANES} batch rows")
+            raise _err("set.err.lanes_count", max=MAX_LANES)
         if any(i < 0 for i in lanes):
-            raise ConfigError("probe_lanes must be batch row numbers from 0")
+            raise _err("set.err.lanes_from_0")
         return tuple(dict.fromkeys(lanes))
     if not isinstance(value, str) or not (s.low <= len(value) <= s.high):
         if s.name == "corpus":
-            raise ConfigError("corpus must be timemachine, fallback, text or a file path")
-        shortest = "at least one character" if s.low == 1 else f"at least {s.low:g} characters"
-        raise ConfigError(f"{s.name} must be {shortest} and at most {s.high:g} characters")
+            raise _err("set.err.corpus")
+        raise _err("set.err.text", name=s.name, lo=f"{s.low:g}", hi=f"{s.high:g}")
     return value
 
 
 def check_lanes(lanes, batch_size: int):
     """The rows to watch must exist in a minibatch."""
     if any(i >= batch_size for i in lanes):
-        raise ConfigError(f"probe_lanes must lie in 0..{batch_size - 1} "
-                          f"(batch_size is {batch_size})")
+        raise _err("set.err.lanes_range", last=batch_size - 1, batch_size=batch_size)
     return lanes
 
 

@@ -212,3 +212,12 @@ def test_runs_to_compare_that_are_not_there_are_reported(registry):
     at = app({"runs": f"{run.id},20990101-000000-zzzz"}, page="compare")
     assert "runs=20990101-000000-zzzz" in main_warnings(at)
     assert run.id not in main_warnings(at)
+
+
+def test_start_refuses_a_hidden_bad_value_in_the_readers_language(registry):
+    at = app({"lang": "zh", "hide": "num_hiddens", "num_hiddens": "0"})
+    assert "num_hiddens=0" in main_warnings(at)  # said before Start is pressed
+    at.button(key="start").click().run()
+    said = " ".join(e.value for e in at.error)
+    assert registry.list() == []
+    assert "num_hiddens 必须在 1 到 4096 之间" in said, said
