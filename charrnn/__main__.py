@@ -40,6 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m charrnn", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     t = sub.add_parser("train", help="train the RNN (defaults are d2l 8.5's)")
+    add_train_options(t)
+    t.add_argument("--threads", type=int, default=None,
+                   help="CPU cores to train on (default: 2 where the machine has them; "
+                        "the scratch model splits each minibatch's rows over them)")
+    t.add_argument("--json", action="store_true", help="one JSON object per line")
+    from .sweep.cli import add_sweep_parser
+    add_sweep_parser(sub)
+    return p
+
+
+def add_train_options(t):
+    """One option per row of the settings table (train's, and a sweep's base)."""
     for s in SETTINGS:
         if not s.cli:
             continue
@@ -53,11 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
         t.add_argument(s.cli, **kw)
     t.add_argument("--no-detach", dest="detach", action="store_const", const="no",
                    help="the same as --detach=no")
-    t.add_argument("--threads", type=int, default=None,
-                   help="CPU cores to train on (default: 2 where the machine has them; "
-                        "the scratch model splits each minibatch's rows over them)")
-    t.add_argument("--json", action="store_true", help="one JSON object per line")
-    return p
 
 
 def config_from_args(a) -> RunConfig:
@@ -157,6 +164,9 @@ def validation_line(start) -> str:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "sweep":
+            from .sweep.cli import sweep
+            return sweep(args)
         return train(args)
     except ConfigError as exc:  # also name the flag the user typed
         text = str(exc)

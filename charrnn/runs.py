@@ -398,7 +398,7 @@ class Registry:
     """All runs of this server process; at most `max_active` train at once."""
 
     def __init__(self, root: Path | None = None, max_active: int | None = None,
-                 worker: str | None = None):
+                 worker: str | None = None, load: bool = True):
         self.root = Path(root) if root else store.runs_dir()
         self.max_active = max_active or int(os.environ.get("CHARRNN_MAX_ACTIVE", 1))
         self.worker = worker  # None: each run reads CHARRNN_WORKER when it starts
@@ -407,7 +407,8 @@ class Registry:
         self._runs: dict[str, Run] = {}
         self._lock = threading.RLock()
         self.problems: list[str] = []       # run folders that could not be read
-        self._load_all()
+        if load:   # a sweep's driver only adds runs: it need not read the others
+            self._load_all()
 
     def _load_all(self):
         if not self.root.is_dir():
