@@ -194,3 +194,18 @@ class RunLog:
     @property
     def num_steps_logged(self):
         return self.steps.n
+
+
+def burst_of(snaps: list[Snapshot], snap: Snapshot, limit: int | None = None) -> list[Snapshot]:
+    """The consecutive minibatches recorded together with `snap` (its burst,
+    oldest first, at most `limit`): what shows the state carried from one
+    minibatch to the next."""
+    by_step = {s.step: s for s in snaps}
+    start = snap.step
+    while start - 1 in by_step:
+        start -= 1
+    out = []
+    while start in by_step and (limit is None or len(out) < limit):
+        out.append(by_step[start])
+        start += 1
+    return out

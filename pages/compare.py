@@ -2,7 +2,6 @@
 from charrnn import ui
 
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
-import html
 import time
 
 import streamlit as st
@@ -66,17 +65,8 @@ if not picked:
 names = run_labels(picked)                   # unique, as config_diff's columns
 
 
-def every():
-    return 1.0 if any(r.is_active for r in picked) else None
-
-
-polling = every()                            # fixed for this full run of the page
-
-
-@st.fragment(run_every=polling)
+@ui.live_fragment(*picked)
 def live():
-    if polling and every() is None:
-        st.rerun(scope="app")                # the last run ended: stop polling
     st.markdown("  \n".join(f"{ui.status_badge(r.status)} {n}" for n, r in zip(names, picked)))
     sig = tuple((r.id, r.log.version) for r in picked) + (lang, present)
     epochs = {n: r.log.epoch_columns() for n, r in zip(names, picked)}
@@ -100,14 +90,11 @@ def live():
         samples = r.log.sample_list()
         if samples:
             s = samples[-1]
-            text = (f"<span class='sample-prefix'>{html.escape(s['prefix'])}</span>"
-                    f"<span class='sample-gen'>{html.escape(s['generated'])}</span>")
-            when = ui.tr("tune.cmp.sample.epoch", epoch=s["epoch"])
+            rows.append(ui.sample_html(s["prefix"], s["generated"], title=n,
+                                       label=ui.tr("tune.cmp.sample.epoch", epoch=s["epoch"])))
         else:
-            text, when = "", ui.tr("tune.cmp.no_sample")
-        rows.append(f"<div class='sample'><b>{html.escape(n)}</b> "
-                    f"<span class='sample-epoch'>{html.escape(when)}</span><br>{text}</div>")
-    st.html("<div class='samples' style='max-height:none'>" + "".join(rows) + "</div>")
+            rows.append(ui.sample_html("", "", title=n, label=ui.tr("tune.cmp.no_sample")))
+    ui.show_samples(rows, scroll=False)
 
 
 live()

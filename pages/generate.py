@@ -1,6 +1,4 @@
 """Generate: d2l's predict_ch8 (greedy) or temperature sampling, step by step."""
-import html
-
 import streamlit as st
 import torch
 
@@ -44,9 +42,7 @@ if pred.unknown:
     st.warning(ui.tr("gen.unknown", chars=" ".join(repr(c) for c in pred.unknown)))
 if pred.prefix != prefix:
     st.caption(ui.tr("gen.normalised", prefix=pred.prefix))
-st.html(f"<div class='samples' style='max-height:none'><div class='sample'>"
-        f"<span class='sample-prefix'>{html.escape(pred.prefix)}</span>"
-        f"<span class='sample-gen'>{html.escape(pred.generated)}</span></div></div>")
+ui.show_samples([ui.sample_html(pred.prefix, pred.generated)], scroll=False)
 st.subheader(ui.tr("gen.topk"))
 st.caption(ui.tr("gen.topk.help"))
 shown = min(len(pred.top_chars), 60)

@@ -17,9 +17,6 @@ smooth = st.select_slider(ui.tr("grad.smooth"), [None, 0.3, 0.1, 0.03, 0.01],
                           else f"α = {a}", help=ui.tr("grad.smooth.help"))
 
 
-every = ui.live_every(run)
-
-
 def theta_advice(steps):
     """Pascanu's rule on this run's norms, and a new run with its theta."""
     st.subheader(ui.tr("views.theta"))
@@ -56,9 +53,8 @@ def theta_advice(steps):
         st.success(st.session_state["theta_started"])
 
 
-@st.fragment(run_every=every)
+@ui.live_fragment(run)
 def view():
-    ui.end_polling(run, every)
     log = run.log
     sig = (run.id, lang, present, smooth)  # versions: what each chart's data changes with
     steps = log.step_columns()

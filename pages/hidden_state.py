@@ -8,6 +8,7 @@ from charrnn import figures as F
 from charrnn.figures import units as FU
 from charrnn import ui
 from charrnn import units as U
+from charrnn.log import burst_of
 from charrnn.ui import views as V
 
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
@@ -23,22 +24,6 @@ order_by = c2.segmented_control(ui.tr("views.order"), ["similar", "index"], key=
                                 format_func=ui.fmt("views.order"))
 TRACK_SNAPS = 12   # the unit finder reads the last kept snapshots (late training)
 TRACK_SHOWN = 140  # characters of text under each unit found
-
-
-def burst_of(snaps, snap):
-    """The consecutive minibatches recorded together with `snap` (same burst)."""
-    by_step = {s.step: s for s in snaps}
-    start = snap.step
-    while start - 1 in by_step:
-        start -= 1
-    out = []
-    while start in by_step:
-        out.append(by_step[start])
-        start += 1
-    return out
-
-
-every = ui.live_every(run) if follow else None
 
 
 def unit_finder(snaps, i, lane):
@@ -71,9 +56,8 @@ def unit_finder(snaps, i, lane):
     st.html(FU.trackers_html(found, chars, Hb, Cb, lang=lang))
 
 
-@st.fragment(run_every=every)
+@ui.live_fragment(run, follow=follow)
 def view():
-    ui.end_polling(run, every)
     snaps = run.log.snapshots()
     if not snaps:
         st.info(ui.tr("train.no_snapshot"))

@@ -99,13 +99,10 @@ else:
 sweep = [reg.get(i) for i in st.session_state.get("sweep_ids", []) if reg.get(i)]
 if not sweep:
     st.stop()
-polling = 1.0 if any(r.is_active for r in sweep) else None
 
 
-@st.fragment(run_every=polling)
+@ui.live_fragment(*sweep)
 def statuses():
-    if polling and not any(r.is_active for r in sweep):
-        st.rerun(scope="app")  # all ended: stop polling
     st.subheader(ui.tr("tune.sw.status"))
     lines = []
     for r in sweep:

@@ -1,6 +1,4 @@
 """Train: settings in the sidebar, the run's inside live in the main area."""
-import html
-
 import streamlit as st
 
 from charrnn import figures as F
@@ -123,14 +121,9 @@ def live():
         samples = [x for x in log.sample_list() if upto is None or x["step"] <= upto]
         if not samples:
             st.caption(ui.tr("train.no_samples"))
-        rows = []
-        for s in reversed(samples[-30:]):
-            rows.append(
-                f"<div class='sample'><span class='sample-epoch'>"
-                f"{html.escape(ui.tr('train.sample.epoch', epoch=s['epoch']))}</span> "
-                f"<span class='sample-prefix'>{html.escape(s['prefix'])}</span>"
-                f"<span class='sample-gen'>{html.escape(s['generated'])}</span></div>")
-        st.html("<div class='samples'>" + "".join(rows) + "</div>")
+        ui.show_samples([ui.sample_html(s["prefix"], s["generated"],
+                                        label=ui.tr("train.sample.epoch", epoch=s["epoch"]))
+                         for s in reversed(samples[-30:])])
 
 
 live()

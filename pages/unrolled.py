@@ -4,6 +4,7 @@ import streamlit as st
 
 from charrnn import diagram as D
 from charrnn import ui
+from charrnn.log import burst_of
 from charrnn.ui.views import cliff_panel
 
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
@@ -40,26 +41,13 @@ def book_chars(n=35):
     return c.vocab.to_tokens(c.corpus)
 
 
-def burst_of(snap):
-    """Up to three consecutive minibatches recorded together with `snap`."""
-    by_step = {s.step: s for s in snaps}
-    start = snap.step
-    while start - 1 in by_step:
-        start -= 1
-    out = []
-    while start in by_step and len(out) < 3:
-        out.append(by_step[start])
-        start += 1
-    return out
-
-
 last = run.log.last_step() if run is not None else None
 theta = run.config.theta if run is not None else 1.0
 before = last["grad_norm"] if last else None
 after = last["grad_norm_clipped"] if last else None
 if source == "run":
     cfg = run.config
-    burst = burst_of(snaps[-1])
+    burst = burst_of(snaps, snaps[-1], limit=3)   # the diagram draws at most three
     tokens = np.stack([s.input_ids for s in burst])          # (batches, lanes, T)
     labels = np.stack([s.target_ids for s in burst])
     chars = np.array([s.inputs for s in burst], dtype=object)

@@ -385,3 +385,11 @@ def test_a_frozen_chart_keeps_its_figure_while_a_followed_one_moves_on(registry)
         assert any("训练损失" in f["layout"]["title"]["text"] for f in live_figures(at))
     finally:
         run.stop()
+
+
+def test_sample_text_and_run_names_show_as_text_not_markup():
+    """A corpus or a run name with HTML in it is shown, never interpreted."""
+    from charrnn.ui import sample_html
+    row = sample_html("<b>", "</div><script>x</script>", label="epoch 3", title="a<i>run")
+    assert "<script>" not in row and "&lt;script&gt;" in row
+    assert "<b>a&lt;i&gt;run</b>" in row and "&lt;b&gt;" in row

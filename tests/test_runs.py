@@ -178,6 +178,20 @@ def test_snapshots_stay_bounded_on_long_runs():
     assert snaps[0].step < 100 and snaps[-1].step == 1999  # the span is kept
 
 
+def test_a_burst_is_the_run_of_consecutive_snapshots_around_one():
+    """The Hidden state and Unrolled pages show the minibatches recorded
+    together (the state carried from one to the next), not a gap."""
+    from charrnn.events import Snapshot
+    from charrnn.log import burst_of
+    import numpy as np
+    snaps = [Snapshot(s, 1, [0], np.zeros((1, 2, 3)), np.zeros((1, 3)), np.zeros((1, 2)),
+                      np.zeros((1, 2)), [["a"] * 2], [["b"] * 2], np.ones(2))
+             for s in (1, 2, 3, 11, 12, 13, 14)]
+    assert [s.step for s in burst_of(snaps, snaps[4])] == [11, 12, 13, 14]
+    assert [s.step for s in burst_of(snaps, snaps[6], limit=3)] == [11, 12, 13]
+    assert [s.step for s in burst_of(snaps, snaps[0])] == [1, 2, 3]
+
+
 def test_training_continues_from_saved_weights(reg, tmp_path):
     run = reg.create(small(num_epochs=3))
     assert wait_for(lambda: run.status == "finished", 60)

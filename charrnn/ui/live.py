@@ -2,6 +2,7 @@
 follow a run or freeze so a user can zoom and hover while it trains."""
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import OrderedDict
@@ -28,6 +29,24 @@ def end_polling(run: Run | None, every):
     polling off (run_every is fixed when the fragment is defined)."""
     if every is not None and run is not None and not run.is_active:
         st.rerun(scope="app")
+
+
+def live_fragment(*runs: Run | None, follow: bool = True):
+    """Decorator for a page's live part: a fragment that reruns every second
+    while any of `runs` can still change (and `follow` is on) and, once the
+    last has ended, reruns the page once, which stops the polling."""
+    def active():
+        return any(r is not None and r.is_active for r in runs)
+    every = 1.0 if follow and active() else None
+
+    def wrap(body):
+        @functools.wraps(body)   # the fragment's identity is the page's function
+        def part():
+            if every is not None and not active():
+                st.rerun(scope="app")
+            body()
+        return st.fragment(part, run_every=every)
+    return wrap
 
 
 # Figures shared by every session of this server. Thirty students watching one
