@@ -96,11 +96,13 @@ def sweep(a) -> int:
             return _bad(str(exc))
     total = len(rec.trials)
     shown = {"done": total - len(rec.pending()), "best": None}
+    # stdout carries our lines only: what Ray's log monitor prints goes to stderr
+    out, sys.stdout = sys.stdout, sys.stderr
 
     def on_line(line):
         shown["done"] += 1
         if a.json:
-            print(json.dumps(line, allow_nan=True), flush=True)
+            print(json.dumps(line, allow_nan=True), file=out, flush=True)
         else:
             v = objective(line)
             if v != float("inf") and (shown["best"] is None or v < shown["best"]):
@@ -123,6 +125,8 @@ def sweep(a) -> int:
         driver.stop_event.set()
         sys.stderr.write(f"\ncharrnn: interrupted; resume with --resume {rec.name}\n")
         return EXIT_INTERRUPTED
+    finally:
+        sys.stdout = out
     final = driver.final()
     if a.json:
         print(json.dumps(final, allow_nan=True), flush=True)

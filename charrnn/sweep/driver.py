@@ -51,7 +51,10 @@ class Driver:
     def final(self) -> dict:
         rows = self.record.trials
         ended = [r for r in rows if r["status"] in ENDED]
-        ranked = [r for r in ended if math.isfinite(objective(r))]
+        # the best of the trials that ran to their end (a failed trial's last
+        # epoch is not a result); of any with a number when none did
+        ranked = [r for r in ended if r["status"] == "finished" and math.isfinite(objective(r))]
+        ranked = ranked or [r for r in ended if math.isfinite(objective(r))]
         best = min(ranked, key=objective) if ranked else None
         count = lambda s: sum(r["status"] == s for r in rows)  # noqa: E731
         return {"final": True, "sweep": self.record.name, "trials": len(rows),

@@ -129,7 +129,7 @@ def _callback_class():
                 if error and os.path.exists(error):
                     with open(error, encoding="utf-8", errors="replace") as f:
                         lines = [x for x in f.read().splitlines() if x.strip()]
-                    reason = lines[-1][:300] if lines else reason
+                    reason = lines[-1].split(". ")[0][:300] if lines else reason
             except OSError:
                 pass
             run.status, run.message = "failed", f"failed on the Ray cluster: {reason}"
@@ -148,7 +148,12 @@ def run_ray(driver, rows, address: str, threads: int, scheduler: str,
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     if not ray.is_initialized():
         try:
-            ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+            # the package travels to every node (no install there); so does the
+            # folder the book is read from, when one is set
+            import charrnn
+            env = {k: v for k, v in os.environ.items() if k == "CHARRNN_DATA_DIR"}
+            ray.init(address=address, log_to_driver=False, logging_level="ERROR",
+                     runtime_env={"py_modules": [charrnn], "env_vars": env})
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise RayUnreachable(f"no Ray cluster at {address!r} "
                                  f"({str(exc).splitlines()[0][:200]})") from None
