@@ -14,7 +14,7 @@ EXIT_BAD_INPUT, EXIT_INTERRUPTED = 2, 130
 
 
 def add_sweep_parser(sub):
-    from ..__main__ import add_train_options
+    from ..options import add_train_options
     s = sub.add_parser("sweep", help="a hyperparameter sweep; every trial a run in the store")
     add_train_options(s)
     s.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
@@ -60,7 +60,7 @@ def _bar(done, total, best, width=30):
 
 def sweep(a) -> int:
     from .. import store
-    from ..__main__ import config_from_args
+    from ..options import config_from_args
     from ..config import ConfigError
     from .driver import Driver, objective
     from .plan import plan
