@@ -24,13 +24,24 @@ def stack_states(snaps, attr: str = "H") -> np.ndarray:
     return np.concatenate(parts, 0)
 
 
+def _gram(states):
+    """(mean, X^T X of the centred states): units x units, the one pass over
+    the samples that the correlation and the PCA both need."""
+    X = np.asarray(states, dtype=np.float64)
+    mean = X.mean(0)
+    Xc = X - mean
+    return mean, Xc.T @ Xc
+
+
 def correlation(states: np.ndarray) -> np.ndarray:
     """Pearson correlation between units (columns); a constant unit correlates 0."""
-    X = np.asarray(states, dtype=np.float64)
-    X = X - X.mean(0)
-    sd = np.sqrt((X * X).sum(0))
-    X = np.divide(X, sd, out=np.zeros_like(X), where=sd > 1e-12)
-    C = X.T @ X
+    return _correlation(_gram(states)[1])
+
+
+def _correlation(G):
+    sd = np.sqrt(np.diag(G))
+    inv = np.divide(1.0, sd, out=np.zeros_like(sd), where=sd > 1e-6 * max(sd.max(), 1e-30))
+    C = np.clip(G * inv[:, None] * inv[None, :], -1.0, 1.0)
     np.fill_diagonal(C, 1.0)
     return C
 
@@ -44,10 +55,14 @@ def unit_order(states: np.ndarray) -> np.ndarray:
     are closest, so neighbours across a cluster border are similar too.
     Deterministic: the same states give the same order.
     """
-    n = np.asarray(states).shape[1]
+    return _order(correlation(states))
+
+
+def _order(C):
+    n = len(C)
     if n <= 2:
         return np.arange(n)
-    D = 1.0 - correlation(states)
+    D = 1.0 - C
     link = D.copy()                       # average distance between live clusters
     np.fill_diagonal(link, np.inf)
     size = np.ones(n)
@@ -88,22 +103,28 @@ class Projection:
 
 def pca(states: np.ndarray, k: int = 2) -> Projection:
     """The first k principal axes of the states (sign fixed: the largest
-    loading of each axis is positive, so the picture does not flip)."""
-    X = np.asarray(states, dtype=np.float64)
-    mean = X.mean(0)
-    _, s, Vt = np.linalg.svd(X - mean, full_matrices=False)
-    axes = Vt[:k].copy()
-    if len(axes) < k:   # fewer samples or units than axes: pad with zeros
-        axes = np.vstack([axes, np.zeros((k - len(axes), X.shape[1]))])
+    loading of each axis is positive, so the picture does not flip). From
+    the units' covariance: (units x units), not an SVD of every sample."""
+    return _pca(*_gram(states), k)
+
+
+def _pca(mean, G, k=2) -> Projection:
+    var, vecs = np.linalg.eigh(G)                 # ascending
+    top = np.argsort(var)[::-1][:k]
+    axes = vecs[:, top].T.copy()
     for row in axes:
         big = np.argmax(np.abs(row))
         if row[big] < 0:
             row *= -1
-    var = s ** 2
-    total = var.sum()
-    share = np.zeros(k)
-    share[:min(k, len(var))] = var[:k] / total if total > 0 else 0.0
+    total = max(float(var.clip(min=0).sum()), 0.0)
+    share = var[top].clip(min=0) / total if total > 0 else np.zeros(len(top))
     return Projection(mean, axes, share)
+
+
+def structure(states) -> tuple[np.ndarray, Projection]:
+    """unit_order(states) and pca(states) from one pass over the samples."""
+    mean, G = _gram(states)
+    return _order(_correlation(G)), _pca(mean, G)
 
 
 def spread(points) -> float:

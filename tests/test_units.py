@@ -29,6 +29,9 @@ def test_unit_order_is_a_permutation_that_puts_correlated_units_together():
 def test_unit_order_is_the_same_for_the_same_states():
     states, _ = grouped_states(np.random.default_rng(1))
     assert units.unit_order(states).tolist() == units.unit_order(states.copy()).tolist()
+    order, proj = units.structure(states)   # the page's one pass gives the same
+    assert order.tolist() == units.unit_order(states).tolist()
+    assert np.allclose(proj.axes, units.pca(states).axes)
 
 
 def test_the_projection_of_states_on_a_line_is_a_line():

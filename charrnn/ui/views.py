@@ -22,8 +22,7 @@ class Structure:
 
     def __init__(self, snaps, active: bool):
         states = units.stack_states(snaps)
-        self.order = units.unit_order(states)
-        self.proj = units.pca(states)
+        self.order, self.proj = units.structure(states)
         self.n, self.first, self.last = len(snaps), snaps[0].step, snaps[-1].step
         self.active = active
         self.width = states.shape[1]
