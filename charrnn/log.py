@@ -85,6 +85,7 @@ class RunLog:
         self.recent = []                       # newest snapshots
         self.history = []                      # older snapshots, thinned
         self._history_stride = 1
+        self._history_seen = 0
         self.samples = []
 
     # ---- writes (training thread)
@@ -139,9 +140,15 @@ class RunLog:
             self.version += 1
 
     def _to_history(self, snap):
+        """Every stride-th old snapshot: halving the history doubles the
+        stride, so what is kept stays evenly spread over the run."""
+        self._history_seen += 1
+        if (self._history_seen - 1) % self._history_stride:
+            return
         self.history.append(snap)
         if len(self.history) > MAX_HISTORY_SNAPSHOTS:
             self.history = self.history[::2]  # halve the resolution, keep the span
+            self._history_stride *= 2
 
     def truncate(self, step: int):
         """Everything after training step `step` forgotten: a run resumed from

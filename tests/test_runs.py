@@ -176,6 +176,11 @@ def test_snapshots_stay_bounded_on_long_runs():
     snaps = log.snapshots()
     assert len(snaps) <= MAX_RECENT_SNAPSHOTS + MAX_HISTORY_SNAPSHOTS
     assert snaps[0].step < 100 and snaps[-1].step == 1999  # the span is kept
+    # the older ones are spread evenly over the run, not crowded at its end
+    old = np.array([s.step for s in log.history])
+    gaps = np.diff(old)
+    assert len(old) >= MAX_HISTORY_SNAPSHOTS // 2 and gaps.max() <= 2 * gaps.min()
+    assert old[len(old) // 2] < 1000
 
 
 def test_a_burst_is_the_run_of_consecutive_snapshots_around_one():
