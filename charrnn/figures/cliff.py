@@ -23,6 +23,7 @@ def cliff_figure(w0: float, b0: float, theta: float, *, lr: float = cliff.LR,
     w, b, L = cliff.surface()
     fig = go.Figure(go.Heatmap(
         x=w, y=b, z=np.log10(L + 1e-6).astype(np.float32), colorscale="Greys", reversescale=True,
+        zmin=-3, zmax=2,   # the valley dark, the plateaus light, the wall between them
         colorbar=colourbar(t("views.cliff.colour", lang), present),
         hovertemplate="w %{x:.2f}<br>b %{y:.2f}<br>log10 L %{z:.2f}<extra></extra>"))
     for th, colour, key, dash in ((None, VERMILLION, "views.cliff.plain", "solid"),
