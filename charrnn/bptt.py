@@ -6,21 +6,19 @@ through time. It equals the seed's autograd (tests/test_engine.py):
 - one-hot @ W_xh is row selection, the output layer and dW_hh are one GEMM
   each over all steps; only the H_t chain is sequential;
 - one (T+1, B, H) buffer for H_0..H_T, updated in place, its steps' views
-  made once (`unbind`): indexing inside the loop costs an op per step, 7% of
-  the step for 16 rows at 128 hidden units;
+  made once (`unbind`): indexing inside the loop would cost an op per step;
 - a contiguous copy of W_hh^T for the backward chain (MKL's product with a
-  transposed view is 1.3-1.5x slower for these shapes);
+  transposed view is slower for these shapes);
 - dL/dH_t accumulates in place, all paths (through the output and through
   H_{t+1}).
 
 Rows of a minibatch never interact in an RNN (each sample keeps its own
 hidden state) and the mean cross-entropy's gradient is a sum over rows, so
 `forward_backward` can give groups of rows to several CPU cores (one Python
-thread each) and add their gradients; only the order of the float additions changes (rel.
-1e-6). On the CPU the step is compiled with TorchScript: the interpreter runs
-its ~200 ops without holding Python's GIL, which is what lets two row groups run
-at once (two Python threads running the same ops in Python contend for the GIL:
-measured 2.6x the time of one at 128 hidden units instead of ~1x).
+thread each) and add their gradients; only the order of the float additions
+changes (rel. 1e-6). On the CPU the step is compiled with TorchScript: its
+interpreter runs the ops without holding Python's GIL, which is what lets two
+row groups run at once (the same ops in Python contend for the GIL).
 tests/bench/RESULTS.md sections 11 and 12 have the figures.
 """
 import atexit
@@ -194,14 +192,10 @@ MAX_KEPT = 1 << 24   # elements (64 MB of float32): a bigger one is not kept
 def scratch(n: int, like: torch.Tensor) -> torch.Tensor:
     """This thread's scratch space of at least n elements, kept between steps.
 
-    Every step used to allocate its buffers afresh (3 of them, 0.3-1.2 MB
-    each for 16 rows), and glibc handed their pages back to the system
-    between steps, so each step page-faulted them in again: two row groups at
-    512 hidden units took 8.96 ms a step instead of 7.56. Where the mmap
-    threshold is fixed at 128 KB (the server, charrnn/memory.py, if it
-    trains in a thread) every buffer was mmapped afresh: +24% at 128 hidden
-    units. One buffer per thread (a thread runs one step at a time; nothing
-    a step returns is a view of it) costs nothing per step."""
+    Buffers allocated afresh each step go back to the system between steps
+    and page-fault in again (mmapped afresh, where the mmap threshold is
+    fixed: charrnn/memory.py). One buffer per thread (a thread runs one step
+    at a time; nothing a step returns is a view of it) costs nothing per step."""
     buf = getattr(_scratch, "buf", None)
     if buf is None or buf.numel() < n or buf.device != like.device or buf.dtype != like.dtype:
         buf = like.new_empty(n)
@@ -217,10 +211,8 @@ _RUNNERS = {True: _rows_cpu, False: rows_bptt}
 
 class _Helper:
     """A thread that runs row groups for any training thread, one at a time.
-    A queue in and a queue per job out (C queues): ThreadPoolExecutor's
-    futures and conditions are Python, and with the rows cut inside the
-    compiled step this took a step with two groups at 128 hidden units from
-    1.39 to 1.31 ms."""
+    A queue in and a queue per job out (C queues, cheaper than
+    ThreadPoolExecutor's futures and conditions, which are Python)."""
 
     def __init__(self, i: int):
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
@@ -258,10 +250,9 @@ _helpers_lock = threading.Lock()
 
 @atexit.register
 def _stop_helpers():
-    """Let a helper finish the group in hand before the interpreter goes: a
-    Ctrl-C in the CLI during a step, with a helper still inside the compiled
-    step, aborted the exit 1 time in 6 ("terminate called without an active
-    exception") instead of printing "interrupted"."""
+    """Let a helper finish the group in hand before the interpreter goes: an
+    exit while a helper is inside the compiled step aborts ("terminate called
+    without an active exception") instead of ending cleanly."""
     with _helpers_lock:
         helpers = list(_helper_list)
     for h in helpers:
@@ -287,8 +278,7 @@ def _group(run, keep, args) -> RowsOut:
     When probing, `keep` is (Hs_all, H_in_all, dst): the group's kept rows go
     to positions dst of them."""
     # inference mode, not just no_grad: every op then skips autograd's
-    # dispatch, 11% of a row group's step at 128 hidden units (the mode is
-    # per thread: a helper's grad mode is on by default)
+    # dispatch (the mode is per thread: a helper's grad mode is on by default)
     with torch.inference_mode():
         _interpret_only()
         out = RowsOut(*run(*args, _work_for(args[0], args[2], args[3], args[4])))
@@ -304,11 +294,10 @@ def _group(run, keep, args) -> RowsOut:
 def _kept_rows(groups: tuple, rows: tuple):
     """Per row group, (where in the kept rows, which of its own rows), and the
     group that holds every kept row or None: worked out once per lanes and row
-    groups (each small torch op is microseconds of Python holding the GIL, and
-    a probed step at 128 hidden units takes 1.5 ms). The holder's own kept
-    rows are all of them, in order, so its output serves as is: no tensors
-    to gather them in, no copies (2% of a probed step at 128 hidden units).
-    The default lanes 0-3 sit in the first group."""
+    groups (each small torch op is microseconds of Python holding the GIL).
+    The holder's own kept rows are all of them, in order, so its output
+    serves as is: no tensors to gather them in, no copies. The default lanes
+    0-3 sit in the first group."""
     out, holder = [], None
     for i, (a, b) in enumerate(groups):
         at = [j for j, r in enumerate(rows) if a <= r < b]

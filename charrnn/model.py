@@ -133,8 +133,8 @@ class ScratchRNN:
     def step_logits(self, token: int, state):
         """The seed's forward for one token of one sequence (text generation):
         the same floats as `self(X, state)` on a 1 x 1 input, the one-hot
-        product taken as the row it selects; 7 torch ops instead of 13 (a
-        sample every 10 epochs was 2% of training at 128 hidden units)."""
+        product taken as the row it selects: about half the torch ops (a
+        sample is generated while training)."""
         W_xh, W_hh, b_h, W_hq, b_q = self.params
         H, = state
         H = ACT[self.activation](W_xh[token:token + 1] + torch.mm(H, W_hh) + b_h)

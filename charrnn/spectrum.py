@@ -1,8 +1,7 @@
 """W_hh's spectral radius and largest singular value, off the training thread.
 
-eigvals of an H x H matrix is O(H^3): 4.5 ms at 128 hidden units, 120 ms at
-512, against 1.6 / 8 ms for a whole training step. Computed inline it costs
-its time budget (charrnn/train.py, SPECTRAL_BUDGET). On the CPU a
+eigvals of an H x H matrix is O(H^3), at 512 hidden units more than a whole
+training step. Computed inline it costs its time budget (charrnn/train.py, SPECTRAL_BUDGET). On the CPU a
 `SpectrumThread` computes it instead from a copy of W_hh, at the lowest CPU
 priority: it uses the time a core would otherwise idle (the serial part of a
 step that splits its rows over two cores, or a second core nobody needs), and
@@ -34,9 +33,9 @@ def spectrum(W: torch.Tensor) -> tuple[float, float]:
 def _lowest_priority():
     """nice 19 for the calling thread only (Linux gives each thread its own nice
     value; elsewhere the id would be a process's). It runs on time a core would
-    idle and gets about 1.5% of a core that a training thread wants. Not
-    SCHED_IDLE: that never runs while other processes keep the cores busy, and
-    the spectral chart froze (a test run beside a CI run got one spectrum)."""
+    idle and gets a small share of a core that a training thread wants. Not
+    SCHED_IDLE: that never runs while other processes keep the cores busy,
+    and the spectral chart would freeze."""
     if sys.platform.startswith("linux"):
         try:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)

@@ -34,8 +34,7 @@ from .weights import StoreError, load_weights
 SNAPSHOT_BURST = 3      # consecutive minibatches per snapshot (shows carried state)
 DIVERGE_FACTOR = 10.0   # loss above this many times ln|V| ...
 DIVERGE_STEPS = 5       # ... for this many steps in a row means diverged
-# The spectrum of W_hh (eigvals + SVD, O(H^3)) costs ~110 ms at 512 hidden on
-# a CPU and ~225 ms on a GPU (host copy): at most this share of wall time.
+# the spectrum of W_hh (eigvals + SVD) is O(H^3): at most this share of wall time
 SPECTRAL_BUDGET = 0.05
 CHECKPOINT_S = 30.0     # a checkpoint at every epoch's end, and within an epoch this often
 
@@ -117,7 +116,7 @@ class Trainer:
         self.split = validation_split(self.corpus, cfg.num_steps, cfg.val_fraction)
         check_length(self.corpus, cfg.batch_size, cfg.num_steps, len(self.split.train))
         self.vocab = self.corpus.vocab
-        # a snapshot's ids to tokens in one numpy lookup (to_tokens per row: 20 us)
+        # a snapshot's ids to tokens in one numpy lookup, not to_tokens per row
         self._tokens = np.array(self.vocab.idx_to_token, dtype=object)
         self._lane_ix = np.asarray(cfg.probe_lanes)   # numpy takes rows by an array faster
         torch.manual_seed(cfg.seed)
@@ -259,7 +258,7 @@ class Trainer:
     def _snapshot(self, X, Y, state_in, out, step, epoch) -> Snapshot:
         """The probe lanes' view of a step probed with `probe=<the lanes>`, as
         small host arrays. Written for few torch ops (each is microseconds of
-        Python): 3 steps in 10 take one, and at 128 hidden units a step is 1.5 ms.
+        Python, and 3 steps in 10 take a snapshot).
         Built when the step's values reach the host (`_flush`): on a GPU that
         is the batched flush, not a sync of its own."""
         lanes = list(self.cfg.probe_lanes)   # out.Hs holds these rows only
@@ -271,7 +270,7 @@ class Trainer:
         Xl, Yl = X.cpu().numpy()[self._lane_ix], Y.cpu().numpy()[self._lane_ix]
         # float16 on the host in one op each (torch converts with the CPU's
         # vector units; numpy does not). Right after a step every op runs on
-        # cold caches, at 3x its usual time: the fewer, the better.
+        # cold caches: the fewer, the better.
         H = out.Hs.transpose(0, 1).to("cpu", torch.float16, memory_format=torch.contiguous_format)
         H0_16 = H0.to("cpu", torch.float16)
         return Snapshot(

@@ -2,18 +2,16 @@
 thread of the server, both driven by the same `drive()` loop.
 
 Why a process (tests/bench/RESULTS.md, sections 5 and 6): in a thread, the
-training loop and Streamlit's script runs share one GIL. Building four Plotly
-figures a second holds it for hundreds of milliseconds, and the training
-thread has to win it back after every torch op: in-app training ran at
-0.65x (512 hidden) and 0.55x (128 hidden) of the CLI. A worker process has
-its own interpreter. The run's thread in the server only supervises it: it
+training loop and Streamlit's script runs share one GIL: building the Plotly
+figures holds it for long stretches, and the training thread has to win it
+back after every torch op. A worker process has its own interpreter. The run's thread in the server only supervises it: it
 receives batches of events through a socket and writes them into the run's
 log, and it sends the controls (pause, resume, step, stop) the other way.
 
 The worker is `python -m charrnn.worker`, not a multiprocessing child: those
 re-import the parent's `__main__`, and under Streamlit that is whichever page
 script is running. One spare worker is kept started (`prewarm()`), so it has
-imported torch and the engine (1-2 s) before anyone presses Start; a run takes
+imported torch and the engine before anyone presses Start; a run takes
 it and a new spare starts in the background. Without `pass_fds` (Windows),
 runs train in a thread.
 
@@ -226,9 +224,8 @@ def _weights(model) -> Weights:
 class Outbox:
     """Events leave on a thread of their own, at most every SEND_EVERY (or at
     once when urgent), all that piled up in one message. A server busy serving
-    thirty pages reads slowly; training must not wait for it (measured with
-    tests/load/ws_watchers.py: sending inline, the worker spent half its time
-    blocked on a full socket)."""
+    thirty pages reads slowly, and training must not wait for it on a full
+    socket (tests/load/ws_watchers.py)."""
 
     def __init__(self, conn: Connection):
         self.conn = conn

@@ -51,7 +51,7 @@ def live_fragment(*runs: Run | None, follow: bool = True):
 
 # Figures shared by every session of this server. Thirty students watching one
 # run would otherwise build the same four figures thirty times a second (each
-# 30-60 ms of Python holding the GIL). A figure is rebuilt when its data
+# tens of milliseconds of Python holding the GIL). A figure is rebuilt when its data
 # changed, by ONE session (the others keep getting the previous one meanwhile),
 # and at most every FRAME_S or BUILD_SHARE of its build's CPU time, so a busy
 # server spends at most that share of a core on each chart.
