@@ -8,6 +8,7 @@ import streamlit as st
 
 from charrnn import figures as F
 from charrnn.export import config_diff, run_labels
+from charrnn.ui.results import results_panel
 from charrnn.ui.core import link_warning
 
 MAX_RUNS = 10
@@ -107,3 +108,4 @@ else:
         st.caption(ui.tr("tune.cmp.same"))
     else:
         st.dataframe(diff, width="stretch")
+results_panel(picked, "compare")

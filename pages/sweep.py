@@ -4,6 +4,8 @@ from charrnn import ui
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
 from dataclasses import replace
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -11,7 +13,11 @@ from charrnn.config import ConfigError
 from charrnn.data import CorpusError, check_length, load_corpus
 from charrnn.export import SWEEPABLE, format_setting, parse_values, sweep_configs
 from charrnn.settings import BY_NAME, SETTINGS
+from charrnn import figures as F
+from charrnn.sweep.ray_tune import ray_available
 from charrnn.ui.config_form import build_config, config_sidebar
+from charrnn.ui.results import results_panel
+from charrnn.ui.sweeps import start_sweep, stop_sweep, sweep_state
 
 # what the values box shows when a setting is chosen: a sensible first sweep
 DEFAULT_VALUES = {s.name: s.sweep for s in SETTINGS if s.sweep}
@@ -61,6 +67,10 @@ def plan(axis1, vals1, axis2, vals2):
     return cfgs
 
 
+def start_driven(cfgs, axes, settings):
+    st.session_state["sweep_name"] = start_sweep(cfgs, axes, settings)
+
+
 def queue(cfgs):
     ids = [reg.create(replace(cfg)).id for cfg in cfgs]  # the registry queues them
     st.session_state["sweep_ids"] = ids
@@ -91,13 +101,49 @@ else:
         st.dataframe(pd.DataFrame([{"run": c.name, **{a: format_setting(getattr(c, a))
                                                       for a in axes}} for c in cfgs]),
                      hide_index=True)
-    st.button(ui.tr("tune.sw.queue", n=len(cfgs)), key="sw_queue", type="primary",
-              icon=":material/playlist_add:", disabled=not cfgs, on_click=queue, args=(cfgs,))
+    e1, e2, e3 = st.columns(3)
+    executor = e1.radio(ui.tr("sw.exec"), ["local", "ray"], key="sw_exec", horizontal=True,
+                        format_func=lambda x: ui.tr(f"sw.exec.{x}"))
+    address = e2.text_input(ui.tr("sw.address"), "auto", key="sw_address",
+                            help=ui.tr("sw.address.help"), disabled=executor != "ray")
+    scheduler = e3.selectbox(ui.tr("sw.scheduler"), ["none", "asha"], key="sw_scheduler",
+                             format_func=lambda x: ui.tr(f"sw.scheduler.{x}"))
+    missing = executor == "ray" and not ray_available()
+    if missing:
+        st.error(ui.tr("sw.ray_missing"))
+    if executor == "local" and scheduler == "none":   # the registry's own queue
+        st.button(ui.tr("tune.sw.queue", n=len(cfgs)), key="sw_queue", type="primary",
+                  icon=":material/playlist_add:", disabled=not cfgs, on_click=queue,
+                  args=(cfgs,))
+    else:
+        st.button(ui.tr("sw.start", n=len(cfgs)), key="sw_start", type="primary",
+                  icon=":material/rocket_launch:", disabled=not cfgs or missing,
+                  on_click=start_driven, args=(cfgs, [a for a in (axis1, axis2) if a],
+                                               {"executor": executor, "scheduler": scheduler,
+                                                "ray_address": address.strip() or "auto"}))
     if st.session_state.pop("_sweep_queued", None):
         st.success(ui.tr("tune.sw.queued", n=len(st.session_state["sweep_ids"])))
 
+driven = sweep_state(st.session_state.get("sweep_name"))
+if driven is not None:
+    rec = driven["driver"].record
+    st.session_state["sweep_ids"] = [t["run_id"] for t in rec.trials if t["run_id"]]
+    done = sum(t["status"] in ("finished", "stopped_early", "diverged", "failed")
+               for t in rec.trials)
+    st.markdown(ui.tr("sw.running", name=rec.name, done=done, n=len(rec.trials)))
+    if driven["error"]:
+        st.error(ui.tr("sw.failed", reason=driven["error"]))
+    if driven["thread"].is_alive():
+        st.button(ui.tr("sw.stop"), key="sw_stop", icon=":material/stop:",
+                  on_click=stop_sweep, args=(rec.name,))
+    elif driven["driver"].stop_event.is_set():
+        st.info(ui.tr("sw.stopped", name=rec.name))
+
 sweep = [reg.get(i) for i in st.session_state.get("sweep_ids", []) if reg.get(i)]
 if not sweep:
+    if driven is not None and driven["thread"].is_alive():
+        time.sleep(0.5)   # the driver is creating the trials' runs
+        st.rerun()
     st.stop()
 
 
@@ -115,6 +161,13 @@ def statuses():
     st.markdown("  \n".join(lines))
     st.page_link("pages/compare.py", label=ui.tr("tune.sw.compare"),
                  icon=":material/compare_arrows:", query_params={"runs": [r.id for r in sweep]})
+    names = [r.name for r in sweep]
+    epochs = {n: r.log.epoch_columns() for n, r in zip(names, sweep)}
+    ui.chart("sw_val", lambda: F.metrics_compare_figure(
+        {n: (e["epoch"], e["val_perplexity"]) for n, e in epochs.items()},
+        y_title_key="fig.ppl.val", x_title_key="fig.axis.epoch", log_y=True, lang=lang,
+        uirevision="sweep"), tuple((r.id, r.log.version) for r in sweep) + (lang,))
+    results_panel(sweep, "sweep")
 
 
 statuses()

@@ -142,16 +142,18 @@ def sweep(a) -> int:
     return 0
 
 
-def run_rows(driver, rows, settings):
-    """Run `rows` where the sweep's settings say."""
+def run_rows(driver, rows, settings, registry=None):
+    """Run `rows` where the sweep's settings say (with the app's `registry`,
+    its trials are its runs)."""
     if not rows:
         return
     if settings["executor"] == "ray":
         from .ray_tune import run_ray
         run_ray(driver, rows, settings["ray_address"], settings["threads"],
-                settings["scheduler"], settings["max_concurrent"], settings.get("gpus", 0))
+                settings["scheduler"], settings["max_concurrent"], settings.get("gpus", 0),
+                registry=registry)
     else:
         from .local import default_concurrency, run_local
         run_local(driver, rows, settings["max_concurrent"]
                   or default_concurrency(settings["threads"]), settings["threads"],
-                  settings["scheduler"])
+                  settings["scheduler"], registry=registry)

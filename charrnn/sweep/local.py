@@ -17,10 +17,15 @@ def default_concurrency(threads: int) -> int:
 
 
 def run_local(driver, rows, max_concurrent: int, threads: int, scheduler: str,
-              poll: float = 0.2):
+              poll: float = 0.2, registry=None):
+    """Train `rows` here; with `registry` (the app's), its runs and its limit
+    of runs at once, so the pages show the trials live."""
     rec = driver.record
-    os.environ["CHARRNN_THREADS"] = str(threads)   # the workers read it when they start
-    reg = Registry(rec.root, max_active=max_concurrent, worker="process", load=False)
+    if registry is None:
+        os.environ["CHARRNN_THREADS"] = str(threads)   # the workers read it when they start
+        reg = Registry(rec.root, max_active=max_concurrent, worker="process", load=False)
+    else:
+        reg = registry
     asha = None
     if scheduler == "asha" and rows:
         asha = Asha(max(rec.config(r).num_epochs for r in rows))

@@ -10,6 +10,7 @@ import base64
 import io
 import os
 import pickle
+import threading
 
 from ..events import End, Epoch, Ready, Sample, Spectral, Start, Step
 from ..runs import Run
@@ -81,22 +82,19 @@ def _callback_class():
     class ToStore(Callback):
         """On the driver: each report's events into the trial's run, saved."""
 
-        def __init__(self, driver, rows):
+        def __init__(self, driver, rows, runs):
             self.driver, self.rows = driver, {r["trial"]: r for r in rows}
-            self.runs: dict[int, Run] = {}
+            self.runs: dict[int, Run] = runs
 
         def __getstate__(self):   # Tune saves its state; the callback lives here only
             return {}
 
         def _run(self, trial) -> tuple[dict, Run]:
             idx = trial.config["trial"]
-            row = self.rows[idx]
-            if idx not in self.runs:
-                rec = self.driver.record
-                run = Run(rec.config(row), row["run_id"], rec.root)
+            run = self.runs[idx]
+            if run.status == "queued":
                 run.status = "running"
-                self.runs[idx] = run
-            return row, self.runs[idx]
+            return self.rows[idx], run
 
         def on_trial_result(self, iteration, trials, trial, result, **info):
             row, run = self._run(trial)
@@ -138,8 +136,28 @@ def _callback_class():
     return ToStore
 
 
+def _stopper_class():
+    from ray.tune import Stopper
+
+    class StopAsked(Stopper):
+        """Ends the whole sweep once its driver is asked to stop (the app's button)."""
+
+        def __init__(self, event):
+            self.event = event
+
+        def __getstate__(self):
+            return {}
+
+        def __call__(self, trial_id, result):
+            return False
+
+        def stop_all(self):
+            return self.event is not None and self.event.is_set()
+    return StopAsked
+
+
 def run_ray(driver, rows, address: str, threads: int, scheduler: str,
-            max_concurrent: int | None, gpus: float = 0):
+            max_concurrent: int | None, gpus: float = 0, registry=None):
     import ray
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
@@ -159,11 +177,15 @@ def run_ray(driver, rows, address: str, threads: int, scheduler: str,
                                  f"({str(exc).splitlines()[0][:200]})") from None
     rec = driver.record
     from ..runs import Registry
-    reg = Registry(rec.root, load=False)   # run ids as the local executor makes them
+    ids = Registry(rec.root, load=False)   # run ids as the local executor makes them
+    runs = {}
     for row in rows:
-        run = Run(rec.config(row), reg.create(rec.config(row), start=False).id, rec.root)
-        run.status = "queued"
+        run = Run(rec.config(row), ids.create(rec.config(row), start=False).id, rec.root)
+        run._thread = threading.Thread()   # trained on the cluster, never started here
         run.save()
+        runs[row["trial"]] = run
+        if registry is not None:
+            registry.add(run)
         driver.started(row, run.id)
     max_t = max(rec.config(r).num_epochs for r in rows)
     sched = None
@@ -180,6 +202,7 @@ def run_ray(driver, rows, address: str, threads: int, scheduler: str,
                                     max_concurrent_trials=max_concurrent or 0),
         run_config=tune.RunConfig(name=f"charrnn-{rec.name}", verbose=0,
                                   storage_path=str((rec.root / "sweeps" / "ray").resolve()),
-                                  callbacks=[_callback_class()(driver, rows)],
+                                  callbacks=[_callback_class()(driver, rows, runs)],
+                                  stop=_stopper_class()(driver.stop_event),
                                   failure_config=tune.FailureConfig(max_failures=0)))
     tuner.fit()
