@@ -20,8 +20,7 @@ import torch
 
 from . import checkpoint, store
 from .config import RunConfig
-from .events import (Checkpoint, Done, End, Epoch, Failed, Ready, Sample, Snapshot, Spectral,
-                     Start, Step, Weights)
+from .events import Checkpoint, Done, End, Failed, Ready, Start, Step, Weights
 from .log import RunLog
 from .model import make_model
 from .threads import configure_threads
@@ -231,8 +230,6 @@ class Run:
                 self.log.add(ev)
                 if ev.epoch == 2 and self.total_steps is None:
                     self.total_steps = (ev.step - 1) * self.config.num_epochs
-            case Snapshot() | Epoch() | Spectral() | Sample():
-                self.log.add(ev)
             case Weights():
                 self._weights = {k: torch.from_numpy(v) for k, v in ev.arrays.items()}
             case Checkpoint():
@@ -246,8 +243,8 @@ class Run:
                 self._save_meta()
             case End():
                 self.status, self.message, self.reason = ev.status, ev.message, ev.reason
-            case _:
-                raise TypeError(f"not a run event: {ev!r}")
+            case _:   # the trainer's other records (and a new probe's): the log keeps them
+                self.log.add(ev)
 
     def _checkpointed(self, r: dict | None):
         """The trainer's resume state: on disk with the log as it is now."""
