@@ -32,8 +32,11 @@ def normalise_prefix(prefix: str, tokens: str) -> str:
 @torch.no_grad()
 def predict(prefix, num_preds, net, vocab, device, *, tokens="raw",
             temperature: float | None = None, top_k: int = 0,
-            generator: torch.Generator | None = None) -> Prediction:
-    """predict_ch8 of the seed; temperature None or 0 means greedy (argmax)."""
+            generator: torch.Generator | None = None, seed: int | None = None) -> Prediction:
+    """predict_ch8 of the seed; temperature None or 0 means greedy (argmax).
+    With a temperature, `seed` (or a `generator`) makes the sample reproducible."""
+    if generator is None and seed is not None:
+        generator = torch.Generator().manual_seed(int(seed))
     prefix = normalise_prefix(prefix, tokens) or " "
     unknown = sorted({c for c in prefix if c not in vocab.token_to_idx})
     state = net.begin_state(batch_size=1, device=device)

@@ -1,6 +1,5 @@
 """Generate: d2l's predict_ch8 (greedy) or temperature sampling, step by step."""
 import streamlit as st
-import torch
 
 from charrnn import figures as F
 from charrnn import ui
@@ -35,9 +34,8 @@ if mode == "temperature":
 if not prefix:
     st.warning(ui.tr("gen.empty_prefix"))
     st.stop()
-gen = torch.Generator().manual_seed(int(seed)) if temperature else None
 pred = predict(prefix, int(num_preds), model, run.vocab(), "cpu", tokens=run.config.tokens,
-               temperature=temperature, top_k=5, generator=gen)
+               temperature=temperature, top_k=5, seed=seed if temperature else None)
 if pred.unknown:
     st.warning(ui.tr("gen.unknown", chars=" ".join(repr(c) for c in pred.unknown)))
 if pred.prefix != prefix:

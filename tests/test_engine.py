@@ -337,6 +337,15 @@ def test_predict_handles_unknown_characters_and_temperature():
     assert all(len(p) == 3 and p == sorted(p, reverse=True) for p in raw.top_probs)
 
 
+def test_a_seeded_temperature_sample_repeats():
+    """The Generate page's seed: the same seed writes the same text."""
+    ours, _ = _twin_models(num_hiddens=32)
+    vocab = data.load_corpus("timemachine", "d2l", 10000).vocab
+    texts = [predict("time ", 40, ours, vocab, "cpu", tokens="d2l", temperature=1.5,
+                     seed=s).generated for s in (7, 7, 8)]
+    assert texts[0] == texts[1] != texts[2]
+
+
 def test_unavailable_device_is_a_clear_error():
     if not torch.cuda.is_available():
         with pytest.raises(DeviceError, match="not available"):
