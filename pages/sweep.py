@@ -16,6 +16,7 @@ from charrnn.settings import BY_NAME, SETTINGS
 from charrnn import figures as F
 from charrnn.sweep.ray_tune import ray_available
 from charrnn.ui.config_form import build_config, config_sidebar
+from charrnn.ui.nav import ROOT
 from charrnn.ui.results import results_panel
 from charrnn.ui.sweeps import start_sweep, stop_sweep, sweep_state
 
@@ -127,6 +128,10 @@ else:
 driven = sweep_state(st.session_state.get("sweep_name"))
 if driven is not None:
     rec = driven["driver"].record
+    for _ in range(50):   # the driver's thread makes the trials' runs first thing
+        if all(t["run_id"] for t in rec.trials) or not driven["thread"].is_alive():
+            break
+        time.sleep(0.1)
     st.session_state["sweep_ids"] = [t["run_id"] for t in rec.trials if t["run_id"]]
     done = sum(t["status"] in ("finished", "stopped_early", "diverged", "failed")
                for t in rec.trials)
@@ -141,9 +146,6 @@ if driven is not None:
 
 sweep = [reg.get(i) for i in st.session_state.get("sweep_ids", []) if reg.get(i)]
 if not sweep:
-    if driven is not None and driven["thread"].is_alive():
-        time.sleep(0.5)   # the driver is creating the trials' runs
-        st.rerun()
     st.stop()
 
 
@@ -159,7 +161,7 @@ def statuses():
             parts.append(ui.tr("tune.sw.ppl", ppl=p["perplexity"]))
         lines.append(" · ".join(parts))
     st.markdown("  \n".join(lines))
-    st.page_link("pages/compare.py", label=ui.tr("tune.sw.compare"),
+    st.page_link(ROOT / "pages" / "compare.py", label=ui.tr("tune.sw.compare"),
                  icon=":material/compare_arrows:", query_params={"runs": [r.id for r in sweep]})
     names = [r.name for r in sweep]
     epochs = {n: r.log.epoch_columns() for n, r in zip(names, sweep)}

@@ -109,3 +109,26 @@ def test_sweep_page_offers_executors_and_says_what_to_install(registry, monkeypa
     at.radio(key="sw_exec").set_value("local").run()
     at.selectbox(key="sw_scheduler").set_value("asha").run()
     assert not at.button(key="sw_start").disabled and not at.error
+
+
+def test_a_sweep_started_on_the_page_shows_its_trials_and_can_be_stopped(registry):
+    from tests.test_app_ui import wait_for
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"num_hiddens": "16", "batch_size": "4", "num_steps": "8",
+                            "max_tokens": "2000", "num_epochs": "500"})
+    at.run()
+    at.switch_page("../../pages/sweep.py").run()
+    at.text_input(key="sw_vals1").input("0.5, 1").run()
+    at.selectbox(key="sw_axis2").set_value(None).run()
+    at.selectbox(key="sw_scheduler").set_value("asha").run()
+    at.button(key="sw_start").click().run()
+    assert not at.exception, at.exception
+    assert wait_for(lambda: len(registry.list()) == 2, 30)
+    assert sorted(r.name for r in registry.list()) == ["lr=0.5", "lr=1"]
+    assert wait_for(lambda: any(r.log.epochs.n for r in registry.list()), 60)
+    at.run()
+    assert any("Sweep sweep-" in m.value for m in at.markdown)
+    at.button(key="sw_stop").click().run()
+    assert wait_for(lambda: not any(r.is_active for r in registry.list()), 60)
+    at.run()
+    assert any("--resume sweep-" in i.value for i in at.info)
