@@ -24,7 +24,7 @@ def test_json_lines_per_epoch_then_final():
     assert final["sample"].startswith("time traveller ") and final["seconds"] > 0
     assert final["perplexity"] == lines[-2]["perplexity"] < 28
     # validation: the book's tokens after d2l's 10,000, said so, measured every epoch
-    assert final["val_source"] == "after" and final["val_tokens"] == 1000
+    assert final["val_source"] == "after" and final["val_tokens"] == 500
     assert final["val_perplexity"] == lines[-2]["val_perplexity"] < 28
     assert all(1 < x["val_perplexity"] < 28 for x in lines[:-1])
 
@@ -34,7 +34,7 @@ def test_readable_summary_without_json():
     assert r.returncode == 0, r.stderr
     assert "status finished" in r.stdout and "tokens/s" in r.stdout
     assert "epoch 2/2" in r.stderr and "vocabulary 28" in r.stderr
-    assert "validation: the 1,000 tokens after the training slice (held out)" in r.stderr
+    assert "validation: the 500 tokens after the training slice (held out)" in r.stderr
     assert "(validation " in r.stdout
 
 
@@ -46,7 +46,7 @@ def test_a_corpus_with_nothing_after_the_slice_holds_out_its_tail(tmp_path):
                 "--val-fraction", "0.2")
     assert r.returncode == 0, r.stderr
     assert ("validation: the text's last 528 tokens are held out (training sees the first "
-            "2,112); 211 of them are measured each epoch") in r.stderr
+            "2,112); 105 of them are measured each epoch") in r.stderr
 
 
 @pytest.mark.parametrize("args, message", [

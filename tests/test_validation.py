@@ -19,10 +19,10 @@ def test_the_book_validates_on_the_tokens_after_d2ls_slice():
     trainer = Trainer(RunConfig(**SMALL).validate())
     assert trainer.split.source == "after"
     assert trainer.split.train == book.corpus[:2000]   # training untouched
-    # a tenth of what an epoch trains on is measured: cheap enough to leave on
-    assert trainer.split.val == book.corpus[2000:2200]
+    # a twentieth of what an epoch trains on is measured: cheap enough to leave on
+    assert trainer.split.val == book.corpus[2000:2100]
     d2l = data.validation_split(data.load_corpus("timemachine", "d2l", 10000), 35, 0.1)
-    assert d2l.source == "after" and d2l.val == book.corpus[10000:11000]
+    assert d2l.source == "after" and d2l.val == book.corpus[10000:10500]
 
 
 def test_a_text_without_more_tokens_holds_out_its_tail():
@@ -65,7 +65,7 @@ def test_val_perplexity_equals_a_direct_computation_with_the_same_weights(random
     trainer = Trainer(RunConfig(**SMALL, random_iter=random_iter).validate())
     epochs = [ev for ev in trainer.events() if isinstance(ev, Epoch)]
     expected, count = direct_val_ppl(trainer, random_iter)
-    assert count >= 150                       # most of the held-out text is measured
+    assert count >= 90                       # most of the held-out text is measured
     assert epochs[-1].val_perplexity == pytest.approx(expected, rel=1e-5)
     assert epochs[0].val_perplexity != pytest.approx(expected, rel=1e-3)  # per epoch
 
