@@ -5,16 +5,25 @@ import streamlit as st
 from charrnn import clipping
 from charrnn import figures as F
 from charrnn import ui
+from charrnn.ui import follow, lecture
 from charrnn.ui import views as V
 
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
 
 lang, present = ui.lang(), ui.present()
 run = ui.page_run("grad.title", "grad.intro")
-smooth = st.select_slider(ui.tr("grad.smooth"), [None, 0.3, 0.1, 0.03, 0.01],
-                          value=0.1, key="grad_smooth",
-                          format_func=lambda a: ui.tr("grad.smooth.off") if a is None
-                          else f"α = {a}", help=ui.tr("grad.smooth.help"))
+
+
+def smoothing():
+    return st.select_slider(ui.tr("grad.smooth"), [None, 0.3, 0.1, 0.03, 0.01],
+                            value=0.1, key="grad_smooth",
+                            format_func=lambda a: ui.tr("grad.smooth.off") if a is None
+                            else f"α = {a}", help=ui.tr("grad.smooth.help"))
+
+
+# on a projector the clipping chart comes first; its smoothing is set below it
+smooth = st.session_state.get("grad_smooth", 0.1) if present else smoothing()
+follow.run_keys(run)
 
 
 def theta_advice(steps):
@@ -55,6 +64,8 @@ def theta_advice(steps):
 
 @ui.live_fragment(run)
 def view():
+    if present:
+        lecture.numbers(run)
     log = run.log
     sig = (run.id, lang, present, smooth)  # versions: what each chart's data changes with
     steps = log.step_columns()
@@ -65,7 +76,10 @@ def view():
     ui.chart("g_hist", lambda: F.grad_norm_figure(
         steps["step"], steps["grad_norm"], steps["grad_norm_clipped"],
         steps["clipped"] > 0.5, run.config.theta, smooth=smooth, lang=lang,
-        present=present, uirevision=run.id), sig, n)
+        present=present, uirevision=run.id, **lecture.grad_marks(run)), sig, n,
+        fit=1.0 if present else None)
+    if present:
+        smoothing()
     names = [n[2:] for n in steps if n.startswith("g_")]
     ui.chart("g_params", lambda: F.param_norms_figure(
         steps["step"], {n: steps["g_" + n] for n in names}, lang=lang, present=present,

@@ -9,6 +9,7 @@ from charrnn.figures import units as FU
 from charrnn import ui
 from charrnn import units as U
 from charrnn.log import burst_of
+from charrnn.ui import follow as lecturer, lecture
 from charrnn.ui import views as V
 
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
@@ -16,12 +17,22 @@ ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
 lang, present = ui.lang(), ui.present()
 run = ui.page_run("hidden.title", "hidden.intro")
 
-c1, c2 = st.columns(2)
-follow = c1.toggle(ui.tr("hidden.follow"), value=True, key="hidden_follow",
-                   help=ui.tr("hidden.follow.help"))
-order_by = c2.segmented_control(ui.tr("views.order"), ["similar", "index"], key="hidden_order",
-                                default="similar", required=True, help=ui.tr("views.order.help"),
-                                format_func=ui.fmt("views.order"))
+
+
+def switches():
+    c1, c2 = st.columns(2)
+    live = c1.toggle(ui.tr("hidden.follow"), value=True, key="hidden_follow",
+                     help=ui.tr("hidden.follow.help"))
+    order = c2.segmented_control(ui.tr("views.order"), ["similar", "index"], key="hidden_order",
+                                 default="similar", required=True,
+                                 help=ui.tr("views.order.help"), format_func=ui.fmt("views.order"))
+    return live, order
+
+
+# on a projector the heatmap comes first; these switches are below it
+follow, order_by = (st.session_state.get("hidden_follow", True),
+                    st.session_state.get("hidden_order", "similar")) if present else switches()
+lecturer.run_keys(run)
 TRACK_SNAPS = 12   # the unit finder reads the last kept snapshots (late training)
 TRACK_SHOWN = 140  # characters of text under each unit found
 
@@ -58,6 +69,8 @@ def unit_finder(snaps, i, lane):
 
 @ui.live_fragment(run, follow=follow)
 def view():
+    if present:
+        lecture.numbers(run)
     snaps = run.log.snapshots()
     if not snaps:
         st.info(ui.tr("train.no_snapshot"))
@@ -69,18 +82,23 @@ def view():
                                 value=snaps[-1].step, key="hidden_step",
                                 help=ui.tr("hidden.scrub.help"))
         snap = next(s for s in snaps if s.step == step)
-    lane = st.pills(ui.tr("train.lane"), snap.lanes, default=snap.lanes[0], key="hidden_lane",
-                    required=True) if len(snap.lanes) > 1 else snap.lanes[0]
+    row = st.container(horizontal=True, vertical_alignment="center") if present else st
+    lane = row.pills(ui.tr("train.lane"), snap.lanes, default=snap.lanes[0], key="hidden_lane",
+                     required=True, label_visibility="collapsed" if present else "visible") \
+        if len(snap.lanes) > 1 else snap.lanes[0]
     i = snap.lanes.index(lane)
     shape = V.structure(run, snaps)
     order = shape.order if order_by == "similar" else np.arange(snap.H.shape[-1])
     sig = (run.id, snap.step, lane, lang, present, order_by, shape.n)
-    st.caption(ui.tr("hidden.at", step=snap.step, epoch=snap.epoch) + " " + ui.tr(
+    row.caption(ui.tr("hidden.at", step=snap.step, epoch=snap.epoch) + " " + ui.tr(
         "views.order.basis", n=shape.n, a=shape.first, b=shape.last,
         more=ui.tr("views.order.more") if shape.active else ""))
     ui.chart("hid_one", lambda: FU.label_units(F.hidden_heatmap_figure(
         snap.H[i][:, order], snap.inputs[i], targets=snap.targets[i], lane=lane,
-        step=snap.step, lang=lang, present=present), order), sig)
+        step=snap.step, lang=lang, present=present), order), sig,
+        fit=1.0 if present else None)
+    if present:
+        switches()
 
     st.subheader(ui.tr("hidden.lanes"))
     st.caption(ui.tr("hidden.lanes.help"))

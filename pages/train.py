@@ -5,7 +5,9 @@ from charrnn import figures as F
 from charrnn import ui
 
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
+from charrnn.ui import follow, lecture
 from charrnn.ui.config_form import config_sidebar, start_run, start_side_by_side
+from charrnn.ui.live import header_state
 from charrnn.ui.live_plot import preload as preload_charts
 from charrnn.ui.nav import ROOT
 from charrnn.ui.tuning import export_panel
@@ -26,11 +28,15 @@ if st.session_state.get("_goto_compare"):
     st.switch_page(ROOT / "pages" / "compare.py",
                    query_params={"runs": st.session_state.pop("_goto_compare")})
 
-st.title(ui.tr("train.title"))
-run = ui.run_picker()
+if present:   # the strip: title, run, status, buttons, next demo (charrnn/ui/lecture.py)
+    run = lecture.head("train.title", text)
+else:
+    st.title(ui.tr("train.title"))
+    run = ui.run_picker()
+follow.watch(run)   # a student follows the lecturer; an empty page shows the first run
 
 if run is None:
-    st.info(ui.tr("train.empty"))
+    st.info(ui.tr("train.empty") if ui.can_control() else ui.tr("lec.wait"))
     preload_charts()
     if ui.can_control():
         cols = st.columns(3)
@@ -41,19 +47,22 @@ if run is None:
     st.stop()
 
 
+follow.run_keys(run)
 every = ui.live_every(run)
 # the toggle's slot is there for every run, so the live part below keeps its
 # place on the page when Start replaces a finished run by a new one (else the
 # finished run's buttons linger beside the new ones until the rerun ends)
 replay_slot = st.container()
-replay = not run.is_active and run.log.num_steps_logged > 1 and replay_slot.toggle(
+replay = not present and not run.is_active and run.log.num_steps_logged > 1 and replay_slot.toggle(
     ui.tr("train.replay"), key=f"replay_{run.id}", help=ui.tr("train.replay.help"))
 playing = replay and st.session_state.get(f"replay_play_{run.id}", False)
 # status and buttons outside the live fragment (see run_header), in a slot
 # that is there for every run, like the toggle's
 header_slot = st.container()
 shown = None
-if not replay:
+if present:
+    shown = header_state(run)   # drawn in the strip
+elif not replay:
     with header_slot:
         shown = ui.run_header(run)
 
@@ -83,26 +92,47 @@ def live():
         if playing and upto >= total:
             st.session_state[f"replay_play_{run.id}"] = False
             st.rerun(scope="app")
+    elif present:
+        lecture.numbers(run)
     else:
         ui.run_progress(run)
     sig = (run.id, lang, present, upto)  # versions: what each chart's data changes with
     steps = _upto(log.step_columns(), upto)
     epochs = _upto(log.epoch_columns(), upto)
     n_steps, n_epochs = len(steps["step"]), len(epochs["epoch"])
-    # a projector gets one chart per row: half-width charts are unreadable there
-    c1, c2 = (st.container(), st.container()) if present else st.columns(2)
-    with c1:
+
+    def ppl():
         ui.chart("ppl", lambda: F.perplexity_figure(
             epochs["epoch"], epochs["perplexity"], val_perplexity=epochs["val_perplexity"],
-            lang=lang, present=present, uirevision=run.id), sig, n_epochs)
-    with c2:
+            lang=lang, present=present, uirevision=run.id), sig, n_epochs,
+            fit=1.0 if present else None)
+
+    def loss():
         ui.chart("loss", lambda: F.loss_figure(
             steps["step"], steps["loss"], smooth=0.05, lang=lang, present=present,
             uirevision=run.id), sig, n_steps)
-    ui.chart("gradnorm", lambda: F.grad_norm_figure(
-        steps["step"], steps["grad_norm"], steps["grad_norm_clipped"],
-        steps["clipped"] > 0.5, run.config.theta, lang=lang, present=present,
-        uirevision=run.id), sig, n_steps)
+
+    def gradnorm():
+        ui.chart("gradnorm", lambda: F.grad_norm_figure(
+            steps["step"], steps["grad_norm"], steps["grad_norm_clipped"],
+            steps["clipped"] > 0.5, run.config.theta, lang=lang, present=present,
+            uirevision=run.id, **lecture.grad_marks(run)), sig, n_steps,
+            fit=1.0 if present else None)
+
+    if present:   # the lesson's chart on the first screen, the perplexity beside it
+        c1, c2 = st.columns([3, 2])
+        with c1:
+            gradnorm()
+        with c2:
+            ppl()
+        loss()
+    else:
+        c1, c2 = st.columns(2)
+        with c1:
+            ppl()
+        with c2:
+            loss()
+        gradnorm()
     c3, c4 = (st.container(), st.container()) if present else st.columns([3, 2])
     with c3:
         snaps = [x for x in log.snapshots() if upto is None or x.step <= upto]

@@ -5,32 +5,35 @@ import streamlit as st
 from charrnn import diagram as D
 from charrnn import ui
 from charrnn.log import burst_of
+from charrnn.ui import follow, lecture, unrolled
 from charrnn.ui.views import cliff_panel
 
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
 
 lang, present = ui.lang(), ui.present()
-st.title(ui.tr("unr.title"))
-st.caption(ui.tr("unr.intro"))
-run = ui.run_picker(label_key="unr.run")
+if present:
+    run = lecture.head("unr.title", label_key="unr.run")
+else:
+    st.title(ui.tr("unr.title"))
+    st.caption(ui.tr("unr.intro"))
+    run = ui.run_picker(label_key="unr.run")
+follow.watch(run)
+if run is not None and not present:
+    lecture.ended_note(run)
 snaps = run.log.snapshots() if run is not None else []
 
-c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
 sources = ["example"] + (["run"] if snaps else [])
-source = c1.segmented_control(ui.tr("unr.source"), sources, key="unr_source", required=True,
-                              default="run" if snaps and run.is_active else "example",
-                              format_func=ui.fmt("unr.source"))
-part_default = "random" if run is not None and run.config.random_iter else "sequential"
-part = c2.segmented_control(ui.tr("cfg.part"), ["sequential", "random"], key="unr_part",
-                            default=part_default, required=True,
-                            format_func=ui.fmt("cfg.part"))
-shown = c3.segmented_control(ui.tr("unr.tokens"), ["chars", "ids"], key="unr_tokens",
-                             default="chars", required=True,
-                             format_func=ui.fmt("unr.tokens"))
-style = c4.segmented_control(ui.tr("unr.style"), ["clean", "sketch"], key="unr_style",
-                             default="sketch", required=True,
-                             format_func=ui.fmt("unr.style"))
-random_iter, sketch = part == "random", style == "sketch"
+lecturer = follow.followed_phase()   # a student follows the lecturer's diagram
+if lecturer is not None and lecturer["source"] in sources:
+    st.session_state["unr_source"] = lecturer["source"]
+    st.session_state["unr_part"] = lecturer["part"]
+# on a projector the grid and its controls come first; these options go below it
+options = st.container() if not present else None
+opts = unrolled.options(options, sources, run,
+                        default_source="run" if snaps and run.is_active else "example")
+source, part, shown, sketch = opts["source"], opts["part"], opts["shown"], opts["sketch"]
+mine = source == "run"   # the run's numbers; d2l's example shows only its own (θ = 1)
+random_iter = part == "random"
 
 
 @st.cache_data(show_spinner=False)
@@ -41,27 +44,30 @@ def book_chars(n=35):
     return c.vocab.to_tokens(c.corpus)
 
 
-last = run.log.last_step() if run is not None else None
-theta = run.config.theta if run is not None else 1.0
+last = run.log.last_step() if mine else None
+theta = run.config.theta if mine else 1.0
 before = last["grad_norm"] if last else None
 after = last["grad_norm_clipped"] if last else None
-if source == "run":
+burst_step = None
+if mine:
     cfg = run.config
     burst = burst_of(snaps, snaps[-1], limit=3)   # the diagram draws at most three
-    tokens = np.stack([s.input_ids for s in burst])          # (batches, lanes, T)
-    labels = np.stack([s.target_ids for s in burst])
-    chars = np.array([s.inputs for s in burst], dtype=object)
-    label_chars = np.array([s.targets for s in burst], dtype=object)
-    hidden = np.stack([s.H[:, :, :4].astype(float) for s in burst])  # first units on hover
+    burst_step = burst[0].step
+    n = unrolled.lanes_that_fit(len(burst[0].lanes), present)   # a short projector: 2
+    tokens = np.stack([s.input_ids[:n] for s in burst])          # (batches, lanes, T)
+    labels = np.stack([s.target_ids[:n] for s in burst])
+    chars = np.array([s.inputs[:n] for s in burst], dtype=object)
+    label_chars = np.array([s.targets[:n] for s in burst], dtype=object)
+    hidden = np.stack([s.H[:n, :, :4].astype(float) for s in burst])  # first units on hover
     spec = D.DiagramSpec(
-        batch_size=len(burst[0].lanes), num_steps=cfg.num_steps, num_batches=len(burst),
+        batch_size=n, num_steps=cfg.num_steps, num_batches=len(burst),
         vocab_size=len(run.idx_to_token), num_hiddens=cfg.num_hiddens,
         random_iter=random_iter, tokens=tokens, labels=labels, chars=chars,
         label_chars=label_chars, show_chars=shown == "chars", theta=theta,
         grad_norm_before=before, grad_norm_after=after, hidden=hidden,
-        hidden_lanes=burst[0].lanes, sketch=sketch, lang=lang, present=present)
-    st.caption(ui.tr("unr.live", lanes=", ".join(map(str, burst[0].lanes)),
-                     B=cfg.batch_size, step=burst[0].step))
+        hidden_lanes=burst[0].lanes[:n], sketch=sketch, lang=lang, present=present)
+    live_note = ui.tr("unr.live", lanes=", ".join(map(str, burst[0].lanes[:n])),
+                      B=cfg.batch_size, step=burst_step)
     V, H, B, T = len(run.idx_to_token), cfg.num_hiddens, cfg.batch_size, cfg.num_steps
 else:
     book = book_chars()
@@ -70,30 +76,44 @@ else:
                           chars=np.vectorize(lambda i: book[i], otypes=[object])(X),
                           label_chars=np.vectorize(lambda i: book[min(i + 1, 34)],
                                                    otypes=[object])(X),
-                          theta=theta, grad_norm_before=before, grad_norm_after=after,
-                          sketch=sketch, lang=lang, present=present)
-    V, H, B, T = 28, 512, 32, 35
-    if run is not None:
-        V, H = len(run.idx_to_token) or 28, run.config.num_hiddens
-        B, T = run.config.batch_size, run.config.num_steps
+                          theta=theta, sketch=sketch, lang=lang, present=present)
+    live_note = None
+    V, H, B, T = 28, 512, 32, 35   # d2l 8.5's sizes
 
 phases = D.phases(spec)
-key = f"unr_phase_{source}_{part}"
-k = min(st.session_state.get(key, 0), len(phases) - 1)
-b1, b2, b3, b4 = st.columns([1.4, 1.4, 2, 4])
-if b1.button(ui.tr("unr.back"), icon=":material/skip_previous:", width="stretch",
-             disabled=k == 0, key="unr_back"):
-    k -= 1
-if b2.button(ui.tr("unr.forward"), icon=":material/skip_next:", width="stretch",
-             disabled=k == len(phases) - 1, key="unr_step"):
-    k += 1
-st.session_state[key] = k
-speed = b3.select_slider(ui.tr("unr.speed"), [1500, 900, 500, 250], value=500, key="unr_speed",
-                         format_func=ui.fmt("unr.speed"))
-b4.markdown(f"**{phases[k]['label']}** · {phases[k]['caption']}")
-st.plotly_chart(D.animated_figure(spec, duration_ms=speed, start=k), key="unr_grid",
-                config={"displaylogo": False})
-st.caption(ui.tr("unr.play_help"))
+pos_key = f"unr_phase_{source}_{part}"
+if lecturer is not None and (lecturer["source"], lecturer["part"]) == (source, part):
+    st.session_state[pos_key] = lecturer["k"]
+stepper = unrolled.Stepper(phases, pos_key, by_group=mine)
+follow.on_keys(stepper.key)   # the arrows and Page Up/Down move the phase
+if not present:
+    unrolled.pace(st.container(horizontal=True, vertical_alignment="bottom"), stepper)
+sig = (source, part, shown, sketch, lang, present, run.id if mine else None, burst_step,
+       theta, before, after)
+
+
+ticking = stepper.every()
+
+
+@st.fragment(run_every=ticking)
+def diagram():
+    """The steps, the phase (its slider and caption) and the grid lit at it;
+    playing advances it here, one phase per tick."""
+    stepper.advance_if_playing(ticking)
+    unrolled.phase_bar(stepper, present)
+    k = stepper.pos
+    follow.publish(phase={"source": source, "part": part, "k": k})
+    grid_spec = unrolled.fitted(spec, present)
+    unrolled.grid(lambda: D.grid_figure(grid_spec, phase=k),
+                  sig + (k, grid_spec.present), present)
+
+
+diagram()
+if present:
+    unrolled.pace(st.container(horizontal=True, vertical_alignment="bottom"), stepper)
+    unrolled.options(st.container(), sources, run, default_source=source)
+if live_note:
+    st.caption(live_note)
 
 st.subheader(ui.tr("unr.shapes"))
 st.plotly_chart(D.shape_strip_figure(V, H, B, T, lang=lang, present=present, sketch=sketch),
@@ -105,7 +125,7 @@ st.plotly_chart(D.clip_figure(theta, before, after, lang=lang, present=present, 
 cliff_panel(lang, present)
 
 st.subheader(ui.tr("unr.predict"))
-samples = run.log.sample_list() if run is not None else []
+samples = run.log.sample_list() if mine else []
 prefix = samples[-1]["prefix"] if samples else "time traveller "
 generated = samples[-1]["generated"][:12] if samples else "the time tra"
 st.plotly_chart(D.prediction_strip_figure(prefix, generated, num_hiddens=H, lang=lang,

@@ -16,11 +16,13 @@ def registry(tmp_path, monkeypatch):
     """A fresh server-wide registry (the one the pages use) in a temporary runs folder."""
     import streamlit as st
 
-    from charrnn.ui.core import get_registry
+    from charrnn.ui.core import get_registry, reset_registry
     monkeypatch.setenv("CHARRNN_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.delenv("CHARRNN_PRESENTER_KEY", raising=False)
     st.cache_resource.clear()
+    reset_registry()
     reg = get_registry()
     yield reg
     reg.stop_all()
     st.cache_resource.clear()
+    reset_registry()

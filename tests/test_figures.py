@@ -275,7 +275,7 @@ def test_hidden_heatmap_axes_colours_and_hover():
     assert (heat.zmin, heat.zmax, heat.zmid) == (-1, 1, 0)
     assert list(fig.layout.xaxis.ticktext)[:4] == ["a", "␣", "&lt;", "b"]
     assert heat.customdata is None and "%{x}" in heat.hovertemplate  # no per-cell strings
-    assert "lane 2" in fig.layout.title.text and "300" in fig.layout.title.text
+    assert "sample 2" in fig.layout.title.text and "300" in fig.layout.title.text
 
 
 def test_hidden_heatmap_uses_data_range_beyond_tanh():
@@ -298,7 +298,7 @@ def test_lanes_one_heatmap_per_lane_with_own_ticks_and_shared_colourbar():
     assert list(fig.layout.xaxis.ticktext) == list("abcd")
     assert list(fig.layout.xaxis3.ticktext) == ["i", "j", "␣", "k"]
     assert fig.layout.xaxis.showticklabels
-    assert "lane 5" in [a.text for a in fig.layout.annotations]
+    assert "sample 5" in [a.text for a in fig.layout.annotations]
 
 
 def test_carried_state_joined_with_boundaries():

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -30,6 +29,7 @@ from charrnn import checkpoint, data, store
 from charrnn.config import LIMITS, ConfigError, RunConfig
 from charrnn.data import MAX_CORPUS_BYTES, CorpusError
 from charrnn.runs import Registry
+from charrnn.ui.core import reset_registry
 from tests.charts import array, figures
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,13 +71,13 @@ def root(tmp_path, monkeypatch):
 
 @pytest.fixture
 def registry(root):
-    """The app's server-wide registry (st.cache_resource) in a temporary folder."""
-    st.cache_resource.clear()
+    """The app's server-wide registry (a module singleton) in a temporary folder."""
+    reset_registry()
     from charrnn.ui.core import get_registry
     reg = get_registry()
     yield reg
     reg.stop_all()
-    st.cache_resource.clear()
+    reset_registry()
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def html_of(at) -> str:
 def control_buttons(at):
     """Buttons that start, stop, pause, step, delete or queue runs."""
     keys = ("start", "side_by_side", "go_", "pause_", "resume_", "step_", "stop_", "delete_",
-            "sw_queue", "continue_", "resumeck_", "restart_", "yes_")
+            "sw_queue", "continue_", "resumeck_", "restart_", "yes_", "lec_")
     return [b for b in at.button if b.key and b.key.startswith(keys)]
 
 
@@ -709,12 +709,12 @@ def test_a_foreign_meta_with_odd_fields_does_not_break_pages(root, template):
     meta = json.loads((foreign / "meta.json").read_text())
     meta.update(created="yesterday", status="hacked", name=["not", "a", "name"])
     (foreign / "meta.json").write_text(json.dumps(meta))
-    st.cache_resource.clear()
+    reset_registry()
     try:
         for page in ("train", "compare"):
             app(page)
     finally:
-        st.cache_resource.clear()
+        reset_registry()
 
 
 # =================================================================== faults
@@ -839,7 +839,7 @@ def test_delete_button_of_a_finished_run(registry):
 def test_delete_a_run_after_a_restart(root):
     r = Registry(root)
     run = finish(r.create(small()))
-    st.cache_resource.clear()
+    reset_registry()
     try:
         at = app(query={"run": run.id})
         at.button(key=f"delete_{run.id}").click().run()
@@ -847,7 +847,7 @@ def test_delete_a_run_after_a_restart(root):
         assert not at.exception
         assert not run.folder.exists()
     finally:
-        st.cache_resource.clear()
+        reset_registry()
 
 
 def test_restart_keeps_finished_runs_and_marks_interrupted_ones(reg):
@@ -968,8 +968,10 @@ def test_a_viewer_cannot_control_through_any_widget_or_url(registry, monkeypatch
                "_controller": "true", "controller": "1", "presenter_key_input": "s3cret",
                "key": "s3cret", "presenter_key": "s3cret", f"stop_{live.id}": "1",
                f"delete_{done.id}": "1", "go_quick": "1", "runs": f"{live.id},{done.id}"}
-    for page, run in [(p, live) for p in PAGES] + [("train", done), ("generate", done)]:
-        at = app(page, query={**hostile, "run": run.id})
+    for page, run, present in [(p, live, "0") for p in PAGES] + [
+            ("train", live, "1"), ("unrolled", live, "1"), ("train", done, "0"),
+            ("generate", done, "0")]:   # Generate last: the upload below happens there
+        at = app(page, query={**hostile, "run": run.id, "present": present})
         working = [b.key for b in control_buttons(at) if not b.disabled]
         assert working == [], f"{page} ({run.status}): a viewer sees {working}"
     # the Generate page: uploaded weights offer no "continue training" to a viewer

@@ -143,7 +143,7 @@ class Highlight:
         self.fwd_upto(T)
         self.outputs(g.cols)
         xc = (g.x(self.a, 0) + g.x(self.a, g.ncols - 1)) / 2
-        self._label(xc, g.t_row - 0.05,
+        self._label(xc, g.tag_row,
                     self.st.tr("diag.loss_tag", n=T * self.spec.batch_size))
 
     def backward(self, t):

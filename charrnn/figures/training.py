@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charrnn.i18n import t
-from charrnn.style import BLACK, BLUE, GREEN, ORANGE, PALETTE, VERMILLION
+from charrnn.style import BLACK, BLUE, GREEN, MUTED, ORANGE, PALETTE, VERMILLION
 
 from .base import (CLIP_WINDOW, downsample, ewm, hline, hover_xy, layout, line, positive,
                    sizes, window_for)
@@ -68,7 +68,9 @@ def clip_rates(clipped, window: int = CLIP_WINDOW) -> tuple[float, float]:
 
 def grad_norm_figure(steps, norm_before, norm_after, clipped, theta, *,
                      smooth: float | None = None, lang: str = "en",
-                     present: bool = False, uirevision: str | None = None) -> go.Figure:
+                     present: bool = False, uirevision: str | None = None,
+                     reference_theta: float | None = None,
+                     diverged: tuple[int, str] | None = None) -> go.Figure:
     """Gradient L2 norm per step before and after clipping, on a log y axis.
 
     Marks the clipped steps on the before-curve, draws theta as a dashed
@@ -76,6 +78,8 @@ def grad_norm_figure(steps, norm_before, norm_after, clipped, theta, *,
     rate (last CLIP_WINDOW steps and overall) in the subtitle and as a
     0..1 curve on a secondary axis. With `smooth`, the raw curve stays
     visible and a rolling max envelope keeps the spikes in view.
+    Clipping off, `reference_theta` (the clipped preset's) is drawn as a grey
+    reference line; `diverged` = (step, why) marks where the run diverged.
     """
     st = sizes(present)
     steps = np.asarray(steps)
@@ -103,6 +107,13 @@ def grad_norm_figure(steps, norm_before, norm_after, clipped, theta, *,
         _rate_line(fig, steps, clipped, st, lang)
     else:
         subtitle = t("fig.grad.off", lang)
+        if reference_theta and len(steps):
+            fig.add_trace(go.Scatter(
+                x=np.array([steps[0], steps[-1]]), y=np.array([float(reference_theta)] * 2),
+                mode="lines", name=t("fig.grad.reference", lang, theta=reference_theta),
+                hoverinfo="skip", line=dict(color=MUTED, width=st["line"], dash="dash")))
+    if diverged is not None:
+        _mark_divergence(fig, steps, before, diverged, st, lang)
     layout(fig, title=t("fig.grad.title", lang), lang=lang, present=present,
            uirevision=uirevision, x_title=t("fig.axis.step", lang),
            y_title=t("fig.grad.y", lang), log_y=True, subtitle=subtitle,
@@ -110,6 +121,27 @@ def grad_norm_figure(steps, norm_before, norm_after, clipped, theta, *,
     if clipping_on:  # after layout, which would restyle this axis like the others
         _rate_axis(fig, st, lang)
     return fig
+
+
+def _mark_divergence(fig, steps, before, diverged, st, lang):
+    """A cross at the largest finite norm up to the step the run diverged at,
+    and a dotted vertical line there labelled with where and why."""
+    step, why = diverged
+    label = t("fig.grad.diverged", lang, step=step)
+    finite = (steps <= step) & np.isfinite(before) & (before > 0)
+    if finite.any():
+        i = int(np.flatnonzero(finite)[np.argmax(before[finite])])
+        fig.add_trace(go.Scatter(
+            x=[steps[i]], y=[before[i]], mode="markers", name=label,
+            marker=dict(symbol="x-thin", size=st["marker"] * 3, color=BLACK,
+                        line=dict(width=st["line"] + 1, color=BLACK)),
+            hovertemplate=f"{label}<br>{why}<extra></extra>"))
+    fig.add_shape(type="line", xref="x", x0=step, x1=step, yref="paper", y0=0, y1=1,
+                  line=dict(color=BLACK, width=st["line"], dash="dot"), layer="above")
+    fig.add_annotation(xref="x", x=step, xanchor="right", yref="paper", y=0.98,
+                       yanchor="top", showarrow=False, align="right",
+                       text=f"<b>{label}</b><br>{why}", font=dict(size=st["font"], color=BLACK),
+                       bgcolor="rgba(255,255,255,0.85)")
 
 
 def _norm_lines(fig, steps, before, after, smooth, st, lang, hover):

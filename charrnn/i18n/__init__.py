@@ -7,7 +7,7 @@ from importlib import import_module
 
 LANGS = ("en", "zh")
 _AREAS = ("common", "settings", "figures", "diagram", "app", "tuning", "views", "sweep",
-          "runs")
+          "runs", "lecture")
 
 
 def _load():

@@ -47,7 +47,10 @@ EN = {
     "cfg.preset.d2l": "d2l 8.5 defaults",
     "cfg.preset.d2l.help": "512 hidden units, 35 steps, batch 32, lr 1, θ = 1, 500 epochs.",
     "cfg.preset.explode": "Exploding gradients (no clipping)",
-    "cfg.preset.explode.help": "d2l's settings with clipping off: watch the gradient norm spike.",
+    "cfg.preset.explode.help": "d2l's settings with clipping off and lr = 3 (d2l: 1): the gradient "
+                               "norm explodes within about 30 s on a laptop (tens of steps to a "
+                               "hundred or so) and the run ends \"diverged\". The dashed grey line "
+                               "is θ = 1 of the clipped preset.",
     "cfg.preset.quick": "Quick demo",
     "cfg.preset.quick.help": "A small model that learns visibly within seconds on a laptop.",
     "cfg.preset.relu": "ReLU instead of tanh (no clipping)",
@@ -98,15 +101,15 @@ EN = {
     "cfg.activation": "Activation",
     "cfg.activation.help": "d2l uses tanh; ReLU is one of the chapter's exercises (scratch model).",
     "cfg.prefix": "Prefix for samples",
-    "cfg.lanes": "Batch rows to watch",
-    "cfg.lanes.help": "The samples (rows of the minibatch) whose hidden state is recorded.",
+    "cfg.lanes": "Samples to watch",
+    "cfg.lanes.help": "The samples (a sample is one row of the minibatch) whose hidden state is recorded.",
     "cfg.snapshot_every.help": "Record hidden states every N steps (three minibatches in a row).",
     # train page
     "train.title": "Watch an RNN learn",
     "train.empty": "Choose settings in the sidebar and press Start, or start a preset with one click:",
     "train.no_snapshot": "The first hidden-state snapshot appears after the first minibatch.",
-    "train.lane": "Batch row",
-    "train.lane.help": "Each row of the minibatch is its own sample with its own hidden state.",
+    "train.lane": "Sample",
+    "train.lane.help": "Each sample (one row of the minibatch) has its own hidden state.",
     "train.samples": "Generated text",
     "train.no_samples": "Samples appear as epochs finish.",
     "train.sample.epoch": "epoch {epoch}",
@@ -124,7 +127,7 @@ EN = {
     "hidden.scrub.help": "Older snapshots are thinned evenly; recent ones are all kept.",
     "hidden.at": "Training step {step}, epoch {epoch}.",
     "hidden.lanes": "Each sample keeps its own hidden state",
-    "hidden.lanes.help": "Same weights, different inputs, different states: one chain through time per row.",
+    "hidden.lanes.help": "Same weights, different inputs, different states: one chain through time per sample.",
     "hidden.carried": "State carried across minibatches",
     "hidden.carried.help": "{n} consecutive minibatches of this row joined: the last state of one "
                            "is the first state of the next (detached from the graph).",
@@ -167,7 +170,7 @@ EN = {
     "gen.topk.help": "The five most likely next characters at every step; the chosen one is outlined.",
     # unrolled page
     "unr.title": "The RNN unrolled",
-    "unr.intro": "Each sample of a batch is its own lane: time runs left to right, the same weights "
+    "unr.intro": "Each sample of a batch is its own row: time runs left to right, the same weights "
                  "serve every cell, and backward runs once after all num_steps forward steps.",
     "unr.run": "Run (for real sizes and characters)",
     "unr.source": "Show",
@@ -179,7 +182,7 @@ EN = {
     "unr.style": "Style",
     "unr.style.clean": "clean",
     "unr.style.sketch": "hand-drawn",
-    "unr.live": "Batch rows {lanes} of {B} (the probed samples), three consecutive minibatches "
+    "unr.live": "Samples {lanes} of {B} (the probed ones), three consecutive minibatches "
                 "recorded at training step {step}. Hover a cell for its hidden values.",
     "unr.back": "Step back",
     "unr.forward": "Step",
@@ -188,7 +191,6 @@ EN = {
     "unr.speed.900": "calm",
     "unr.speed.500": "normal",
     "unr.speed.250": "fast",
-    "unr.play_help": "Play, pause and scrub run in the browser; the step buttons move one phase.",
     "unr.shapes": "Shapes of one minibatch",
     "unr.clip": "Clipping: a projection onto the θ-sphere",
     "unr.predict": "Prediction: warm-up, then feed each output back",
@@ -238,7 +240,9 @@ ZH = {
     "cfg.preset.d2l": "d2l 8.5 默认设置",
     "cfg.preset.d2l.help": "512 个隐藏单元，35 个时间步，批量 32，学习率 1，θ = 1，500 个迭代周期。",
     "cfg.preset.explode": "梯度爆炸（不裁剪）",
-    "cfg.preset.explode.help": "d2l 的设置但关闭梯度裁剪：观察梯度范数的尖峰。",
+    "cfg.preset.explode.help": "d2l 的设置，但关闭梯度裁剪并把学习率设为 3（d2l 为 1）：在笔记本电脑上"
+                               "大约 30 秒内（几十到一百多步）梯度范数爆炸，运行以“已发散”结束。"
+                               "灰色虚线是裁剪预设的 θ = 1。",
     "cfg.preset.quick": "快速演示",
     "cfg.preset.quick.help": "小模型，在笔记本电脑上几秒内就能看到学习效果。",
     "cfg.preset.relu": "用 ReLU 代替 tanh（不裁剪）",
@@ -286,14 +290,14 @@ ZH = {
     "cfg.activation": "激活函数",
     "cfg.activation.help": "d2l 使用 tanh；ReLU 是本章的练习之一（仅从零实现的模型）。",
     "cfg.prefix": "生成文本的前缀",
-    "cfg.lanes": "观察的批量行",
-    "cfg.lanes.help": "记录这些样本（小批量中的行）的隐状态。",
+    "cfg.lanes": "观察的样本",
+    "cfg.lanes.help": "记录这些样本（每个样本是小批量中的一行）的隐状态。",
     "cfg.snapshot_every.help": "每 N 步记录一次隐状态（连续三个小批量）。",
     "train.title": "看 RNN 如何学习",
     "train.empty": "在侧边栏选择设置并点击开始，或一键启动一个预设：",
     "train.no_snapshot": "第一个小批量之后会出现第一张隐状态快照。",
-    "train.lane": "批量行",
-    "train.lane.help": "小批量的每一行都是一个独立样本，有自己的隐状态。",
+    "train.lane": "样本",
+    "train.lane.help": "每个样本（小批量中的一行）都有自己的隐状态。",
     "train.samples": "生成的文本",
     "train.no_samples": "每完成若干迭代周期后显示生成的文本。",
     "train.sample.epoch": "第 {epoch} 周期",
@@ -309,7 +313,7 @@ ZH = {
     "hidden.scrub.help": "较早的快照被均匀抽稀；最近的全部保留。",
     "hidden.at": "训练第 {step} 步，第 {epoch} 个迭代周期。",
     "hidden.lanes": "每个样本都有自己的隐状态",
-    "hidden.lanes.help": "同样的权重、不同的输入、不同的状态：每一行是一条独立的时间链。",
+    "hidden.lanes.help": "同样的权重、不同的输入、不同的状态：每个样本是一条独立的时间链。",
     "hidden.carried": "跨小批量传递的状态",
     "hidden.carried.help": "把这一行连续 {n} 个小批量拼在一起：前一个的最后状态就是后一个的初始状态（已从计算图分离）。",
     "hidden.carried.random": "随机采样：每个小批量都从零开始，没有需要传递的状态。",
@@ -344,7 +348,7 @@ ZH = {
     "gen.topk": "下一个字符的概率",
     "gen.topk.help": "每一步最可能的五个字符；被选中的那个带边框。",
     "unr.title": "展开的 RNN",
-    "unr.intro": "批量中的每个样本是一条独立的通道：时间从左到右，所有单元共享同一组权重，"
+    "unr.intro": "批量中的每个样本是独立的一行：时间从左到右，所有单元共享同一组权重，"
                  "所有 num_steps 个时间步前向计算完之后才进行一次反向传播。",
     "unr.run": "运行（使用真实的尺寸和字符）",
     "unr.source": "显示",
@@ -356,7 +360,7 @@ ZH = {
     "unr.style": "风格",
     "unr.style.clean": "简洁",
     "unr.style.sketch": "手绘",
-    "unr.live": "批量大小 {B} 中的第 {lanes} 行（被观察的样本），训练第 {step} 步记录的连续三个小批量。"
+    "unr.live": "批量大小 {B} 中的样本 {lanes}（被观察的样本），训练第 {step} 步记录的连续三个小批量。"
                 "把鼠标悬停在单元上可查看隐状态的值。",
     "unr.back": "后退一步",
     "unr.forward": "前进一步",
@@ -365,7 +369,6 @@ ZH = {
     "unr.speed.900": "较慢",
     "unr.speed.500": "正常",
     "unr.speed.250": "快",
-    "unr.play_help": "播放、暂停和拖动在浏览器中进行；单步按钮每次移动一个阶段。",
     "unr.shapes": "一个小批量中的张量形状",
     "unr.clip": "梯度裁剪：投影到半径为 θ 的球面上",
     "unr.predict": "预测：先预热，再把每个输出作为下一个输入",

@@ -1,8 +1,8 @@
 """Language, presentation mode, who may control, the registry and run picker."""
 from __future__ import annotations
 
-import hmac
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -18,11 +18,28 @@ STATUS_COLOURS = {"queued": "gray", "running": "blue", "paused": "orange",
                   "interrupted": "orange"}
 
 
-@st.cache_resource
+# The registry lives in this module, not in st.cache_resource: Streamlit's
+# menu (and its C key) clears that cache, and a live run would be orphaned
+# for every browser until the server restarts.
+_registry: Registry | None = None
+_registry_lock = threading.Lock()
+
+
 def get_registry() -> Registry:
     """One registry per server process: every browser watches the same runs.
     (The server's own tuning is app.py's: charrnn/ui/serve.py, tune_server.)"""
-    return Registry()
+    global _registry
+    with _registry_lock:
+        if _registry is None:
+            _registry = Registry()
+        return _registry
+
+
+def reset_registry() -> None:
+    """Forget the registry (tests: the next get_registry reads CHARRNN_RUNS_DIR again)."""
+    global _registry
+    with _registry_lock:
+        _registry = None
 
 
 def _browser_lang() -> str:
@@ -74,14 +91,6 @@ def presenter_key() -> str | None:
 def can_control() -> bool:
     key = presenter_key()
     return key is None or bool(st.session_state.get("_controller"))
-
-
-def _check_key():
-    entered = st.session_state.get("presenter_key_input", "")
-    key = presenter_key()
-    ok = bool(key) and hmac.compare_digest(entered.encode(), key.encode())
-    st.session_state["_controller"] = ok
-    st.session_state["_key_wrong"] = bool(entered) and not ok
 
 
 # ---------------------------------------------------------------- links
@@ -213,8 +222,10 @@ def _accept_short_url_flags():
 def setup_page():
     """Sidebar header shared by every page: language, presentation, presenter
     key; above the page, what the link asked for and did not get."""
+    from . import follow, lecture
     _link_warnings_still_true()
     _accept_short_url_flags()
+    follow.restore_key()
     with st.sidebar:
         st.segmented_control(
             "🌐", options=list(LANGS), key="lang",
@@ -223,20 +234,14 @@ def setup_page():
         sync_url("lang", _browser_lang())
         st.toggle(tr("app.present"), key="present", help=tr("app.present.help"))
         sync_url("present", False, "1" if st.session_state["present"] else "0")
-        if presenter_key():
-            if st.session_state.get("_controller"):
-                st.caption("🔑 " + tr("app.key.ok"))
-            else:
-                st.text_input(tr("app.key.label"), type="password", key="presenter_key_input",
-                              on_change=_check_key, help=tr("app.key.help"))
-                if st.session_state.get("_key_wrong"):
-                    st.error(tr("app.key.wrong"))
-                else:
-                    st.caption("👀 " + tr("app.key.watching"))
+    follow.sidebar()
     css = (ASSETS / "app.css").read_text("utf-8")
     if present():
-        css += (ASSETS / "present.css").read_text("utf-8")
+        css += (ASSETS / "present.css").read_text("utf-8") + lecture.STRIP_CSS
+    if lecture.hide_chrome():
+        css += lecture.CHROME_CSS
     st.html(f"<style>{css}</style>")
+    follow.bridge()
 
 
 def status_badge(status: str) -> str:
@@ -253,7 +258,7 @@ def _run_label(run: Run) -> str:
     return f"{run.name} · {when} · {run.id[-4:]}"  # the id's tail: labels stay unique
 
 
-def run_picker(label_key="app.run.pick") -> Run | None:
+def run_picker(label_key="app.run.pick", collapsed: bool = False) -> Run | None:
     """The run this page shows; `?run=ID` in the URL picks it (shareable)."""
     reg = get_registry()
     runs = reg.list()
@@ -270,10 +275,17 @@ def run_picker(label_key="app.run.pick") -> Run | None:
         link_warning("run", "link.run", keep_while=shown, value=url[:40])
     if url in ids and url != st.session_state.get("_run_url"):
         st.session_state["run"] = url      # a shared link picks its run
+    from .follow import followed_run, publish
+    lecturer = followed_run(ids)
+    if lecturer is not None:
+        st.session_state["run"] = lecturer   # a student follows the lecturer's run
     if st.session_state.get("run") not in ids:
         st.session_state["run"] = ids[0]
     run_id = st.selectbox(tr(label_key), ids, key="run",
+                          label_visibility="collapsed" if collapsed else "visible",
+                          width=240 if collapsed else "stretch",
                           format_func=lambda i: _run_label(reg.get(i)) if reg.get(i) else i)
+    publish(run=run_id)
     st.session_state["_run_url"] = run_id
     if url != run_id:
         st.query_params["run"] = run_id
@@ -281,12 +293,22 @@ def run_picker(label_key="app.run.pick") -> Run | None:
 
 
 def page_run(title_key: str, intro_key: str) -> Run:
-    """A run-viewing page's head: title, one line of intro, the run picker;
-    with no runs yet, it says so and the page stops there."""
-    st.title(tr(title_key))
-    st.caption(tr(intro_key))
-    run = run_picker()
+    """A run-viewing page's head: title, one line of intro, the run picker
+    (in presentation mode: the strip of charrnn/ui/lecture.py); with no runs
+    yet, it says so and the page stops there (and shows the first run that
+    starts)."""
+    from . import lecture
+    from .follow import watch
+    if present():
+        run = lecture.head(title_key)
+    else:
+        st.title(tr(title_key))
+        st.caption(tr(intro_key))
+        run = run_picker()
+    watch(run)
     if run is None:
         st.info(tr("app.no_runs"))
         st.stop()
+    if not present():
+        lecture.ended_note(run)
     return run

@@ -90,7 +90,7 @@ def shared_figure(key: tuple, version, build):
     return fig, version
 
 
-def chart(key: str, build, signature=(), version=None):
+def chart(key: str, build, signature=(), version=None, fit: float | None = None):
     """Draw `build()` (a plotly Figure) with a 'follow live' switch.
 
     The chart stays on the page and is updated in place (live_plot), so zoom
@@ -101,10 +101,12 @@ def chart(key: str, build, signature=(), version=None):
     options) or `version` (what its data has changed with: a step count, a
     snapshot's step) changed, and the build is shared with every other
     session asking for the same figure.
+    `fit` (presentation mode): the chart takes that share of the screen below
+    its top, and has no switch above it (it follows).
     """
     cache = st.session_state.setdefault("_figs", {})
-    follow = st.toggle(tr("app.follow"), value=True, key=f"follow_{key}",
-                       help=tr("app.follow.help"))
+    follow = fit is not None or st.toggle(tr("app.follow"), value=True, key=f"follow_{key}",
+                                          help=tr("app.follow.help"))
     entry = cache.get(key)
     # frozen, a chart takes no new data, but another run or language is drawn
     if entry is None or entry[0][0] != signature or (follow and entry[0][1] != version):
@@ -112,7 +114,7 @@ def chart(key: str, build, signature=(), version=None):
         entry = ((signature, got), fig)  # an older frame: asked again next rerun
         cache[key] = entry
     live_plot(entry[1], key=f"chart_{key}", config=PLOTLY_CONFIG,
-              failed=tr("app.chart.failed"))
+              failed=tr("app.chart.failed"), fit=fit)
 
 
 def _fmt_eta(seconds):

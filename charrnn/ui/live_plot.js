@@ -39,6 +39,23 @@ function withPageFont(layout, element) {
   return { ...layout, font: { ...font, family } };
 }
 
+// A fitted chart (msg.fit, a share) takes that share of the window below its
+// own top, measured from the top of the page: on a projector the chart the
+// lesson is about is on the first screen whatever the screen's size.
+const MIN_FIT_PX = 260;
+function fitHeight(div, share) {
+  const scroller = scrollParent(div);
+  const top = div.getBoundingClientRect().top + (scroller ? scroller.scrollTop : 0);
+  return Math.max(MIN_FIT_PX, Math.floor((window.innerHeight - top - 12) * share));
+}
+
+function fitted(layout, div, msg) {
+  if (!msg.fit) return layout;
+  const height = fitHeight(div, msg.fit);
+  div.style.height = height + "px";
+  return { ...layout, height, autosize: true };
+}
+
 // Draws are chained so that an older figure never lands after a newer one.
 function draw(div, msg, parentElement) {
   div.__chain = (div.__chain || Promise.resolve())
@@ -46,7 +63,7 @@ function draw(div, msg, parentElement) {
     .then((Plotly) => {
       if (div.dataset.rev !== String(msg.rev)) return;   // a newer one came meanwhile
       if (div.dataset.failed) { div.textContent = ""; delete div.dataset.failed; }
-      const layout = withPageFont(msg.fig.layout, parentElement);
+      const layout = fitted(withPageFont(msg.fig.layout, parentElement), div, msg);
       return Plotly.react(div, msg.fig.data, layout, msg.config);
     })
     .then(() => { div.dataset.drawn = "1"; div.style.minHeight = ""; })
@@ -98,6 +115,19 @@ export default function ({ data, parentElement }) {
     div.__resize = new ResizeObserver(() => {
       if (div.dataset.drawn && window.Plotly) window.Plotly.Plots.resize(div);
     });
+    // a fitted chart follows the window's height too
+    div.__onWindow = () => {
+      const fit = div.__fit;
+      if (!fit || !div.dataset.drawn || !window.Plotly) return;
+      const height = fitHeight(div, fit);
+      if (Math.abs(height - (div._fullLayout ? div._fullLayout.height : 0)) > 4) {
+        div.style.height = height + "px";
+        window.Plotly.relayout(div, { height });
+      }
+    };
+    window.addEventListener("resize", div.__onWindow);
+    // and follows what is above it: a strip that wraps, a message that comes
+    div.__refit = setInterval(() => div.__onWindow(), 1000);
     div.__resize.observe(div);
     // "in view" includes a margin, so a chart is current by the time it shows
     div.__view = new IntersectionObserver(([entry]) => {
@@ -110,11 +140,12 @@ export default function ({ data, parentElement }) {
   }
   // the same figure as the one drawn (a frozen chart, another session's
   // build not yet replaced): nothing to do
-  if (div.dataset.rev === String(msg.rev)) return;
+  div.__fit = msg.fit;
+  if (div.dataset.rev === String(msg.rev)) { div.__onWindow(); return; }
   div.dataset.rev = String(msg.rev);
   if (!div.dataset.drawn) {
     // keep the page's layout while Plotly loads; the first figure is always drawn
-    div.style.minHeight = (msg.fig.layout.height || 450) + "px";
+    div.style.minHeight = (msg.fit ? fitHeight(div, msg.fit) : msg.fig.layout.height || 450) + "px";
     draw(div, msg, parentElement);
   } else {
     div.__pending = [msg, parentElement];
@@ -124,6 +155,8 @@ export default function ({ data, parentElement }) {
   return () => {
     div.__resize.disconnect();
     div.__view.disconnect();
+    window.removeEventListener("resize", div.__onWindow);
+    clearInterval(div.__refit);
     document.removeEventListener("visibilitychange", div.__visibility);
     if (window.Plotly) window.Plotly.purge(div);
   };

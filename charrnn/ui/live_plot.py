@@ -41,11 +41,13 @@ def _wire(fig) -> tuple[int, str]:
     return wire
 
 
-def payload(fig, config: dict, failed: str) -> bytes:
-    """What live_plot.js receives: the figure's JSON as is, in an envelope."""
+def payload(fig, config: dict, failed: str, fit: float | None = None) -> bytes:
+    """What live_plot.js receives: the figure's JSON as is, in an envelope.
+    `fit`: the chart takes this share of the screen below its top instead of
+    the figure's height (a projector sees it without scrolling)."""
     rev, spec = _wire(fig)
     head = json.dumps({"rev": rev, "src": serve.plotly_js_url(), "config": config,
-                       "failed": failed}, ensure_ascii=False)
+                       "failed": failed, "fit": fit}, ensure_ascii=False)
     return f'{head[:-1]}, "fig": {spec}}}'.encode()
 
 
@@ -62,6 +64,6 @@ def preload():
            key="plotly_preload", width="stretch", height=0)
 
 
-def live_plot(fig, *, key: str, config: dict, failed: str):
+def live_plot(fig, *, key: str, config: dict, failed: str, fit: float | None = None):
     """Draw `fig` under `key`; the same key next rerun updates the same chart."""
-    _mount(data=payload(fig, config, failed), key=key, width="stretch")
+    _mount(data=payload(fig, config, failed, fit), key=key, width="stretch")

@@ -15,6 +15,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from . import follow
 from .core import link_flag, setup_page, tr
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,15 +27,28 @@ PAGES = [("train", ":material/model_training:"), ("hidden_state", ":material/gri
 
 
 def navigation():
-    """Page config, the shared sidebar, and st.navigation over PAGES."""
+    """Page config, the shared sidebar, and st.navigation over PAGES; a
+    student who follows the lecturer is taken to the lecturer's page."""
     st.set_page_config(
         page_title="RNN Training Explorer", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide",
         initial_sidebar_state="collapsed" if link_flag("present") else "auto")
     setup_page()
-    return st.navigation([
-        st.Page(ROOT / "pages" / f"{name}.py", title=tr(f"page.{name}"), icon=icon, url_path=name,
-                default=(name == "train"))
-        for name, icon in PAGES])
+    pages = {name: st.Page(ROOT / "pages" / f"{name}.py", title=tr(f"page.{name}"), icon=icon,
+                           url_path=name, default=(name == "train"))
+             for name, icon in PAGES}
+    page = st.navigation(list(pages.values()))
+    here = next((name for name, p in pages.items() if p is page or p.url_path == page.url_path),
+                "train")
+    target = follow.followed_page()
+    if target in pages and target != here:
+        st.switch_page(pages[target], query_params=_kept_params())
+    follow.publish(page=here)
+    return page
+
+
+def _kept_params() -> dict:
+    """What a page switch keeps of the URL: language and presentation mode."""
+    return {k: st.query_params[k] for k in ("lang", "present") if k in st.query_params}
 
 
 def ensure_navigation():
