@@ -36,10 +36,13 @@ def get_registry() -> Registry:
 
 
 def reset_registry() -> None:
-    """Forget the registry (tests: the next get_registry reads CHARRNN_RUNS_DIR again)."""
+    """Forget the registry and where the lecturer was (tests: the next
+    get_registry reads CHARRNN_RUNS_DIR again)."""
     global _registry
+    from .follow import reset
     with _registry_lock:
         _registry = None
+    reset()
 
 
 def _browser_lang() -> str:

@@ -90,6 +90,18 @@ def new_page(browser, size="720p", lang="en"):
     return context, context.new_page()
 
 
+def goto(page, base, name, lang="en", present=True):
+    """Open a page. A fresh server's first deep links have come back on the
+    default page now and then (the legacy router's rerun, charrnn/ui/nav.py):
+    then once more."""
+    target = url(base, name, lang, present)
+    page.goto(target, timeout=LOAD_TIMEOUT_MS)
+    page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=LOAD_TIMEOUT_MS)
+    if name != "train" and f"/{name}" not in page.url:
+        page.goto(target, timeout=LOAD_TIMEOUT_MS)
+        page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=LOAD_TIMEOUT_MS)
+
+
 def url(base, name, lang="en", present=True):
     path = "/" if name == "train" else f"/{name}"
     query = "&".join(q for q in (f"lang={lang}", "present=1" if present else "") if q)
@@ -159,11 +171,12 @@ def test_main_figure_fits_the_projector(browser, key_server, artifacts, size, la
         wait_loaded(page)
         enter_key(page, lang)
         for name in MAIN:
-            page.goto(url(key_server, name, lang), timeout=LOAD_TIMEOUT_MS)
-            wait_loaded(page)
-            assert_no_error(page, f"{name} ({size}, {lang})")
-            box = poll(lambda: main_box(page, name, lang), inside, 30,
+            # not wait_loaded: a live page whose fragment takes about a second to
+            # run is seldom idle on a busy machine; the figure is what counts
+            goto(page, key_server, name, lang)
+            box = poll(lambda: main_box(page, name, lang), inside, 60,
                        f"{name}'s main figure inside the {size} viewport ({lang})")
+            assert_no_error(page, f"{name} ({size}, {lang})")
             assert box["bottom"] - box["top"] >= 250, f"{name}: the figure is squeezed: {box}"
             page.screenshot(path=str(artifacts / safe_name(f"lecture_{name}_{size}_{lang}.png")))
         # the unrolled grid: no two labels overlap, in any phase group of this
@@ -252,14 +265,13 @@ def test_a_student_follows_the_lecturer(browser, key_server, artifacts):
             "button", name=t("app.ctl.pause", "en"), exact=True).count(), \
             "the student is offered the run's buttons"
 
-        lecturer.goto(url(key_server, "gradients"), timeout=LOAD_TIMEOUT_MS)
-        lecturer.get_by_text(t("grad.title", "en")).first.wait_for()
+        goto(lecturer, key_server, "gradients")
         moved = time.monotonic()
         poll(lambda: student.url, lambda u: "/gradients" in u, 10, "the student on Gradients")
         took = time.monotonic() - moved
         assert took <= FOLLOW_S, f"the student followed to Gradients after {took:.1f} s"
 
-        lecturer.goto(url(key_server, "unrolled"), timeout=LOAD_TIMEOUT_MS)
+        goto(lecturer, key_server, "unrolled")
         poll(lambda: grid_state(lecturer), lambda s: s is not None and s["n"] > 20, 30,
              "the lecturer's unrolled grid")
         poll(lambda: grid_state(student), lambda s: s is not None and s["n"] > 20, 30,
