@@ -14,6 +14,8 @@ from charrnn.ui.core import link_warning
 MAX_RUNS = 10
 lang, present = ui.lang(), ui.present()
 st.title(ui.tr("tune.cmp.title"))
+if st.session_state.get("_side_note"):   # the side-by-side pair could not train at once
+    st.info(st.session_state.pop("_side_note"))
 st.caption(ui.tr("tune.cmp.intro"))
 reg = ui.get_registry()
 runs = reg.list()

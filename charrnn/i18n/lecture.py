@@ -19,6 +19,8 @@ EN = {
     "lec.keys.watcher": "Only the presenter's browser controls the run with these keys.",
     "lec.pages": "Pages",
     "lec.wait": "No run yet: the presenter's next run appears here by itself.",
+    "lec.side.queued": "This machine has one core: the random-partitioning run waits in the "
+                       "queue until the sequential one ends (side by side at once needs two).",
     "unr.by": "Step by",
     "unr.by.phase": "phase",
     "unr.by.group": "phase group",
@@ -54,6 +56,8 @@ ZH = {
     "lec.keys.watcher": "只有讲师的浏览器能用这些键控制运行。",
     "lec.pages": "页面",
     "lec.wait": "还没有运行：讲师开始的下一次运行会自动出现在这里。",
+    "lec.side.queued": "这台机器只有一个核心：随机采样的运行要排队，等顺序分区的运行结束后才开始"
+                       "（同时并排训练需要两个核心）。",
     "unr.by": "每步移动",
     "unr.by.phase": "一个阶段",
     "unr.by.group": "一组阶段",

@@ -311,10 +311,14 @@ def start_side_by_side(text=None):
         return
     st.session_state.pop("_start_error", None)
     reg = get_registry()
-    ids = []
+    runs = []
     for random_iter in (False, True):
         d = cfg.to_dict()
         d.update(random_iter=random_iter, name="")
-        ids.append(reg.create(RunConfig.from_dict(d)).id)
+        runs.append(reg.create(RunConfig.from_dict(d), start=False))
+    # together, one core each, where the machine has two; else the page says why not
+    if not reg.start_together(runs):
+        st.session_state["_side_note"] = tr("lec.side.queued")
+    ids = [r.id for r in runs]
     st.session_state["run"] = ids[0]
     st.session_state["_goto_compare"] = ids

@@ -47,22 +47,25 @@ def hide_chrome() -> bool:
     return present() or (presenter_key() is not None and not can_control())
 
 
-def _next_demo(preset: str | None, text=None):
+def _next_demo(preset: str | None, text=None, side_by_side=False):
     """The lecturer moves on: what trains now stops, the next demo starts
     (it would otherwise wait in the queue behind it)."""
-    from .config_form import start_run
+    from .config_form import start_run, start_side_by_side
     if not can_control():
         return
     for run in get_registry().list():
         if run.is_active:
             run.stop()
-    start_run(text, preset=preset)
+    if side_by_side:
+        start_side_by_side(text)
+    else:
+        start_run(text, preset=preset)
 
 
 def demo_menu(text=None):
     """The next demo in two actions: open the menu, click a preset (it starts).
     Start uses the settings in the sidebar."""
-    from .config_form import PRESETS, start_side_by_side
+    from .config_form import PRESETS
     with st.popover(tr("lec.demo"), icon=":material/play_circle:"):
         st.caption(tr("lec.demo.help"))
         for preset in PRESETS:
@@ -75,8 +78,8 @@ def demo_menu(text=None):
                   key="lec_start", width="stretch", on_click=_next_demo, args=(None, text),
                   disabled=not can_control(), help=tr("lec.start.help"))
         st.button(tr("cfg.side_by_side"), icon=":material/compare_arrows:", width="stretch",
-                  key="lec_side", disabled=not can_control(), on_click=start_side_by_side,
-                  args=(text,), help=tr("cfg.side_by_side.help"))
+                  key="lec_side", disabled=not can_control(), on_click=_next_demo,
+                  args=(None, text, True), help=tr("cfg.side_by_side.help"))
 
 
 def _buttons(run: Run):

@@ -39,6 +39,9 @@ def navigation():
     page = st.navigation(list(pages.values()))
     here = next((name for name, p in pages.items() if p is page or p.url_path == page.url_path),
                 "train")
+    if st.session_state.get("_goto_compare"):   # a side-by-side pair just started
+        st.switch_page(pages["compare"], query_params={
+            **_kept_params(), "runs": ",".join(st.session_state.pop("_goto_compare"))})
     target = follow.followed_page()
     if target in pages and target != here:
         st.switch_page(pages[target], query_params=_kept_params())
