@@ -77,6 +77,21 @@ def test_gradients_page_suggests_theta_from_the_runs_norms(registry, lang):
     new[0].stop()
 
 
+def test_the_suggested_theta_averages_the_window_the_user_picks(registry):
+    run = finished_run(registry)
+    at = app("gradients")
+    norms = run.log.step_columns()["grad_norm"]
+    assert len(norms) > 200   # the last 100 steps differ from all of them
+    at.segmented_control(key="theta_window").set_value(100).run()
+    last100 = clipping.suggested_theta(norms, 100)
+    assert f"{last100:.3g}" != f"{clipping.suggested_theta(norms, None):.3g}"
+    assert at.metric[0].value == f"{last100:.3g}"
+    at.button(key="theta_start").click().run()
+    new = [r for r in registry.list() if r.id != run.id]
+    assert len(new) == 1 and new[0].config.theta == float(f"{last100:.3g}")
+    new[0].stop()
+
+
 def test_only_the_presenter_starts_a_run_with_the_suggested_theta(registry, monkeypatch):
     finished_run(registry)
     monkeypatch.setenv("CHARRNN_PRESENTER_KEY", "s3cret")
