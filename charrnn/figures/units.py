@@ -75,11 +75,11 @@ def pca_figure(snaps, proj: Projection, *, lane: int = 0, lang: str = "en",
                                             transition=dict(duration=0))]) for s in snaps]
     fig.update_layout(
         sliders=[dict(active=len(snaps) - 1, steps=steps, x=0.08, len=0.9, y=0,
-                      yanchor="top", pad=dict(t=40 if present else 30),
+                      yanchor="top", pad=dict(t=75 if present else 55),
                       currentvalue=dict(prefix=label + " ", font=dict(size=st["font"])),
                       font=dict(size=st["font"] - 2))],
         updatemenus=[dict(type="buttons", x=0, y=0, xanchor="left", yanchor="top",
-                          pad=dict(t=40 if present else 30), showactive=False, buttons=[dict(
+                          pad=dict(t=75 if present else 55), showactive=False, buttons=[dict(
                               label="▶", method="animate",
                               args=[None, dict(frame=dict(duration=400, redraw=True),
                                                fromcurrent=False, transition=dict(duration=0))])])])
