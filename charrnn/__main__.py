@@ -48,8 +48,20 @@ def _bar(done, total, width=30):
     return "[" + "#" * n + "." * (width - n) + "]"
 
 
+def finite_or_null(obj):
+    """NaN and infinities become None (JSON null): strict parsers (jq,
+    JavaScript's JSON.parse) refuse Python's NaN and Infinity."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: finite_or_null(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_or_null(v) for v in obj]
+    return obj
+
+
 def _emit(obj):
-    print(json.dumps(obj, allow_nan=True), flush=True)
+    print(json.dumps(finite_or_null(obj), allow_nan=False), flush=True)
 
 
 def train(a) -> int:

@@ -6,6 +6,13 @@ import sys
 import pytest
 
 
+def strict(line: str):
+    """json.loads as jq or JavaScript read it: NaN and Infinity are errors."""
+    def refuse(name):
+        raise ValueError(f"not JSON: {name}")
+    return json.loads(line, parse_constant=refuse)
+
+
 def run_cli(*args, timeout=300):
     return subprocess.run([sys.executable, "-m", "charrnn", "train", *args],
                           capture_output=True, text=True, timeout=timeout)
@@ -14,7 +21,7 @@ def run_cli(*args, timeout=300):
 def test_json_lines_per_epoch_then_final():
     r = run_cli("--num-epochs", "3", "--num-hiddens", "64", "--json")
     assert r.returncode == 0, r.stderr
-    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    lines = [strict(x) for x in r.stdout.splitlines()]
     assert [x["epoch"] for x in lines[:-1]] == [1, 2, 3]
     assert all(set(x) == {"epoch", "perplexity", "val_perplexity", "tokens_per_s"}
                for x in lines[:-1])
@@ -76,3 +83,14 @@ def test_divergence_exits_non_zero_with_status():
     final = json.loads(r.stdout.splitlines()[-1])
     assert r.returncode == 3 and final["status"] == "diverged"
     assert "Diverged at step" in final["message"]
+
+
+def test_every_json_line_parses_strictly_and_non_finite_numbers_are_null():
+    """A run that diverges in its first epoch has no perplexity: null, not NaN."""
+    r = run_cli("--lr", "100", "--theta", "none", "--num-epochs", "3", "--num-hiddens", "64",
+                "--json")
+    assert r.returncode == 3, r.stderr
+    lines = [strict(x) for x in r.stdout.splitlines()]
+    assert lines[-1]["final"] is True and lines[-1]["status"] == "diverged"
+    assert lines[-1]["perplexity"] is None and lines[-1]["val_perplexity"] is None
+    assert isinstance(lines[-1]["seconds"], float)
