@@ -68,12 +68,14 @@ class RunConfig:
     def from_dict(cls, data: dict) -> "RunConfig":
         """Build and validate; unknown keys are an error (typos must not pass)."""
         if not isinstance(data, dict):
-            raise ConfigError("settings must be a mapping of names to values")
+            raise ConfigError.of("cfg.err.mapping")
         known = {f.name for f in fields(cls)}
         unknown = sorted(show_bad(k) for k in set(data) - known)
         if unknown:
-            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
-            raise ConfigError(f"unknown setting(s): {', '.join(unknown[:5])}{more}")
+            names = ", ".join(unknown[:5])
+            if len(unknown) > 5:
+                raise ConfigError.of("cfg.err.unknown_more", names=names, more=len(unknown) - 5)
+            raise ConfigError.of("cfg.err.unknown", names=names)
         cfg = cls(**{k: v for k, v in data.items()})
         cfg.validate()
         return cfg
@@ -84,18 +86,17 @@ class RunConfig:
         for setting in SETTINGS:
             setattr(self, setting.name, coerce(setting, getattr(self, setting.name)))
         if not self.detach and (self.model != "scratch" or self.random_iter):
-            raise ConfigError("detach can only be turned off for the scratch model with "
-                              "sequential partitioning (random partitioning carries no state)")
+            raise ConfigError.of("cfg.err.detach")
         if self.activation != "tanh" and self.model != "scratch":
-            raise ConfigError("activation can only be changed for the scratch model")
+            raise ConfigError.of("cfg.err.activation")
         if self.text is not None and not isinstance(self.text, str):
-            raise ConfigError("text must be the text itself (a string)")
+            raise ConfigError.of("cfg.err.text_type")
         if self.corpus == "text" and not self.text:
-            raise ConfigError("corpus 'text' needs the text itself")
+            raise ConfigError.of("cfg.err.text_needed")
         check_lanes(self.probe_lanes, self.batch_size)
         self.name = str(self.name or "")[:80]
         if self.init_weights in ("", None):
             self.init_weights = None
         elif not isinstance(self.init_weights, str):
-            raise ConfigError("init_weights must be the path of a weights file")
+            raise ConfigError.of("cfg.err.init_weights")
         return self

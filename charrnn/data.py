@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from .i18n import t
+from .i18n import Explained, t
 
 TIME_MACHINE_URL = "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt"
 TIME_MACHINE_SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
@@ -32,24 +32,13 @@ VAL_MAX_TOKENS = 1000
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
-class CorpusError(ValueError):
-    """A corpus cannot be used; the message is one sentence for the user.
-
-    `key` and `fields` name the sentence in charrnn.i18n, so a UI can say it
-    in its reader's language; the message is the English one."""
-
-    def __init__(self, message, key=None, **fields):
-        super().__init__(message)
-        self.key, self.fields = key, fields
-
-    @property
-    def i18n_reason(self) -> dict | None:
-        """{"key": ..., **fields}, as a run's `reason`; None when unnamed."""
-        return {"key": self.key, **self.fields} if self.key else None
+class CorpusError(Explained):
+    """A corpus cannot be used; the message is one sentence for the user
+    (`key` names it in charrnn.i18n, the message is the English one)."""
 
 
 def _refuse(key, **fields) -> CorpusError:
-    return CorpusError(t(key, "en", **fields), key, **fields)
+    return CorpusError.of(key, **fields)
 
 
 # ---------------------------------------------------------------- vocabulary
@@ -102,7 +91,7 @@ def tokenize(text: str, mode: str) -> list[list[str]]:
         return [list(line) for line in d2l_lines(text)]
     if mode == "raw":
         return [list(text)]
-    raise CorpusError(f"tokens must be d2l or raw, not {mode!r}")
+    raise _refuse("corpus.tokens", value=repr(mode))
 
 
 @dataclass
@@ -240,12 +229,12 @@ def load_corpus(corpus: str = "timemachine", tokens: str = "d2l", max_tokens: in
         return build_corpus(fb, tokens, max_tokens, name)
     if corpus == "text":
         if text is None:
-            raise CorpusError("No text was given.")
+            raise _refuse("corpus.no_text")
         return build_corpus(decode_user_text(text.encode("utf-8")), tokens, max_tokens,
                             "your text")
     path = Path(corpus).expanduser()
     if not path.is_file():
-        raise CorpusError(f"No such corpus file: {corpus}")
+        raise _refuse("corpus.no_file", path=corpus)
     if path.stat().st_size > MAX_CORPUS_BYTES:
         raise _refuse("corpus.too_large", name=path.name, mb=path.stat().st_size / 1e6,
                       limit=MAX_CORPUS_BYTES / 1e6)

@@ -353,7 +353,7 @@ class Run:
         try:
             cfg = RunConfig.from_dict(store.read_json(folder / "config.json"))
         except ValueError as exc:
-            raise store.StoreError(f"run {folder.name} has an invalid config ({exc})") from None
+            raise store.StoreError.of("store.bad_config", run=folder.name, error=str(exc)) from None
         run = cls(cfg, folder.name, folder.parent)
         run.name = str(meta.get("name") or run.name)[:80]
         try:  # a foreign meta.json must not break sorting every page does
@@ -385,8 +385,8 @@ class Run:
             try:
                 m.load_state_dict(sd)
             except (KeyError, RuntimeError) as exc:
-                raise store.StoreError(f"weights of run {folder.name} do not fit its "
-                                       f"model ({exc.__class__.__name__})") from None
+                raise store.StoreError.of("store.run_weights_misfit", run=folder.name,
+                                          error=exc.__class__.__name__) from None
             run._model = m
         return run
 
@@ -404,6 +404,7 @@ class Registry:
         self._runs: dict[str, Run] = {}
         self._lock = threading.RLock()
         self.problems: list[str] = []       # run folders that could not be read
+        self.unreadable: dict[str, dict] = {}  # their names -> {"message", "reason"}
         if load:   # a sweep's driver only adds runs: it need not read the others
             self._load_all()
 
@@ -419,6 +420,8 @@ class Registry:
                 run = Run.load(folder)
             except Exception as exc:
                 self.problems.append(f"{folder.name}: {exc}")
+                self.unreadable[folder.name] = {"message": str(exc),
+                                                "reason": getattr(exc, "i18n_reason", None)}
                 continue
             self._runs[run.id] = run
 
@@ -496,6 +499,14 @@ class Registry:
         with self._lock:
             self._runs.pop(run_id, None)
         store.delete_run(self.root, run_id)
+
+    def delete_unreadable(self, name: str):
+        """Remove a run folder that could not be read (its name as listed)."""
+        with self._lock:
+            if self.unreadable.pop(name, None) is None:
+                return
+            self.problems = [p for p in self.problems if not p.startswith(f"{name}: ")]
+        store.delete_run(self.root, name)
 
     def stop_all(self):
         for run in list(self._runs.values()):

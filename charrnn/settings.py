@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .i18n import t
+from .i18n import Explained, t
 
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
@@ -27,15 +27,13 @@ NONE_WORDS = ("none", "off")
 MAX_LANES = 16
 
 
-class ConfigError(ValueError):
+class ConfigError(Explained):
     """A setting is out of range; the message is one sentence for the user,
     in English; `i18n_reason` names the same sentence in charrnn/i18n."""
 
 
 def _err(key: str, **fields) -> ConfigError:
-    exc = ConfigError(t(key, "en", **fields))
-    exc.i18n_reason = {"key": key, **fields}
-    return exc
+    return ConfigError.of(key, **fields)
 
 
 def _plain(x) -> str:

@@ -61,7 +61,8 @@ def read_json(path: Path):
     try:
         return json.loads(path.read_text("utf-8"))
     except (OSError, ValueError) as exc:
-        raise StoreError(f"{path.name} of run {path.parent.name} is unreadable ({exc})") from None
+        raise StoreError.of("store.unreadable", file=path.name, run=path.parent.name,
+                            error=str(exc)) from None
 
 
 def save_log(folder: Path, log: RunLog):
@@ -98,7 +99,7 @@ def load_log(folder: Path, param_names, num_steps, idx_to_token) -> RunLog:
     except StoreError:
         raise
     except Exception as exc:  # a damaged file must not take the app down
-        raise StoreError(f"the data of run {folder.name} is damaged ({exc})") from None
+        raise StoreError.of("store.damaged", run=folder.name, error=str(exc)) from None
     return log
 
 

@@ -174,8 +174,7 @@ class Trainer:
         try:
             self.model.load_state_dict(r["weights"])
         except (KeyError, RuntimeError) as exc:
-            raise StoreError(f"the checkpoint does not fit this model ({exc.__class__.__name__})") \
-                from None
+            raise StoreError.of("store.checkpoint_misfit", error=exc.__class__.__name__) from None
         self.step = self._logged = int(r["step"])
         self.train_time = float(r["train_time"])
         self.wall = float(r.get("wall", self.train_time))
@@ -200,10 +199,9 @@ class Trainer:
         try:
             self.model.load_state_dict(sd)
         except (KeyError, RuntimeError) as exc:
-            raise StoreError(
-                f"the weights do not fit this model ({self.cfg.model}, num_hiddens "
-                f"{self.cfg.num_hiddens}, vocabulary {len(self.vocab)}): "
-                f"{str(exc).splitlines()[0][:200]}") from None
+            raise StoreError.of(
+                "store.weights_misfit", model=self.cfg.model, num_hiddens=self.cfg.num_hiddens,
+                vocab=len(self.vocab), detail=str(exc).splitlines()[0][:200]) from None
 
     @property
     def num_params(self) -> int:

@@ -7,8 +7,10 @@ import io
 
 import torch
 
+from .i18n import Explained
 
-class StoreError(ValueError):
+
+class StoreError(Explained):
     """A run directory or file cannot be used; one sentence for the user."""
 
 
@@ -19,8 +21,7 @@ def load_weights(source) -> dict:
             source = io.BytesIO(source)
         sd = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise StoreError(f"not a weights file this app can read ({exc.__class__.__name__}); "
-                         "weights are loaded with weights_only=True") from None
+        raise StoreError.of("store.not_weights", error=exc.__class__.__name__) from None
     if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
-        raise StoreError("not a state_dict: expected a dictionary of tensors")
+        raise StoreError.of("store.not_state_dict")
     return sd

@@ -7,7 +7,7 @@ from importlib import import_module
 
 LANGS = ("en", "zh")
 _AREAS = ("common", "settings", "figures", "diagram", "app", "tuning", "views", "sweep",
-          "runs", "lecture")
+          "runs", "lecture", "errors")
 
 
 def _load():
@@ -38,3 +38,21 @@ def t(key: str, lang: str = "en", /, **fmt) -> str:
     if text is None:  # unknown in this language: English; unknown anywhere: the key
         text = STRINGS["en"].get(key, key)
     return text.format(**fmt) if fmt else text
+
+
+class Explained(ValueError):
+    """An error that is one sentence of these tables: `key` and `fields` name
+    it, so a UI says it in its reader's language; str() is the English one."""
+
+    def __init__(self, message, key=None, **fields):
+        super().__init__(message)
+        self.key, self.fields = key, fields
+
+    @classmethod
+    def of(cls, key: str, /, **fields):
+        return cls(t(key, "en", **fields), key, **fields)
+
+    @property
+    def i18n_reason(self) -> dict | None:
+        """{"key": ..., **fields}, as a run's `reason`; None when unnamed."""
+        return {"key": self.key, **self.fields} if self.key else None

@@ -24,8 +24,6 @@ EN = {
     "stop.worker": "Interrupted: the training process ended unexpectedly (exit code {code}). "
                    "The run is kept as its last checkpoint saved it, at step {step} (epoch "
                    "{epoch}, {at}); resume it from there or restart it with its settings.",
-    "fail.worker": "The training process ended unexpectedly (exit code {code}); the charts "
-                   "show everything up to its last report.",
     "corpus.d2l_empty": "No text is left after d2l's preprocessing (it keeps only the letters "
                         "A-Z); choose raw tokens for this text.",
     "corpus.empty": "The corpus is empty.",
@@ -75,7 +73,6 @@ ZH = {
                    "（第 {epoch} 个迭代周期，{at}）；可以从那里继续，或用相同的设置重新开始。",
     "stop.worker": "已中断：训练进程意外退出（退出码 {code}）。运行保留在最后一个检查点：第 {step} "
                    "步（第 {epoch} 个迭代周期，{at}）；可以从那里继续，或用相同的设置重新开始。",
-    "fail.worker": "训练进程意外退出（退出码 {code}）；图表显示它最后一次报告之前的全部内容。",
     "corpus.d2l_empty": "经过 d2l 的预处理（只保留字母 A-Z）后没有剩下任何文本；请为这段文本选择 raw "
                         "词元。",
     "corpus.empty": "语料为空。",

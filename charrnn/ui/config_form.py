@@ -17,7 +17,7 @@ from ..data import CorpusError, check_length, decode_user_text, load_corpus
 from ..i18n import LANGS, t
 from ..model import available_devices
 from ..settings import BY_NAME, FORM, HIDE_NAMES, Setting, check_lanes, coerce, switch_of
-from .core import (can_control, error_text, fmt, get_registry, lang,
+from .core import (can_control, fmt, get_registry, lang,
                    link_warning, sync_url, tr, url_choice)
 
 CORPORA = ["timemachine", "upload", "paste"]
@@ -182,6 +182,16 @@ def _hidden() -> set[str]:
     return {HIDE_NAMES[k].url for k in asked if k in HIDE_NAMES}
 
 
+def _said(exc) -> dict:
+    """An error kept for later reruns: its key, so it is said in the language
+    of the page that shows it."""
+    return exc.i18n_reason or {"message": str(exc)}
+
+
+def _say(said: dict) -> str:
+    return tr(said["key"], **said) if "key" in said else said["message"]
+
+
 def _user_text(src):
     """The uploaded or pasted text, or None (an error is shown in place)."""
     if src == "upload":
@@ -192,7 +202,7 @@ def _user_text(src):
         try:
             return decode_user_text(f.getvalue(), f.name)
         except CorpusError as exc:
-            st.error(error_text(exc))
+            st.session_state["_corpus_error"] = _said(exc)
             return None
     text = st.text_area(tr("cfg.paste"), key="paste", height=150,
                         placeholder=tr("cfg.paste.placeholder"))
@@ -201,11 +211,12 @@ def _user_text(src):
     try:
         return decode_user_text(text.encode("utf-8"), tr("cfg.paste.name"))
     except CorpusError as exc:
-        st.error(error_text(exc))
+        st.session_state["_corpus_error"] = _said(exc)
         return None
 
 
 def _corpus_source(moved):
+    st.session_state.pop("_corpus_error", None)   # set again while the text is still bad
     url_choice("corpus_src", CORPORA, "timemachine", moved=moved)
     src = st.radio(tr("cfg.corpus"), CORPORA, key="corpus_src", format_func=fmt("cfg.corpus"),
                    horizontal=True, label_visibility="collapsed")
@@ -264,7 +275,7 @@ def build_config(text) -> RunConfig:
     """Widgets -> a validated RunConfig (ConfigError / CorpusError on bad input)."""
     src = st.session_state.get("corpus_src", "timemachine")
     if src != "timemachine" and not text:
-        raise CorpusError(tr("cfg.err.no_text"))
+        raise CorpusError.of("cfg.err.no_text")
     values = {s.name: _setting_value(s) for s in FORM}
     if values["model"] != "scratch":
         values["activation"] = "tanh"
@@ -277,20 +288,58 @@ def build_config(text) -> RunConfig:
     return cfg
 
 
+def _inputs(text) -> str:
+    """What Start's settings and text are now (an error made from others is stale)."""
+    ss = st.session_state
+    return repr((ss.get("corpus_src"), hash(text), [repr(_setting_value(s)) for s in FORM]))
+
+
+def _refused(exc, text):
+    st.session_state["_start_error"] = {**_said(exc), "_inputs": _inputs(text)}
+
+
+def page_errors(text):
+    """Start's error and the corpus's, in the main area and once as a toast,
+    in the reader's language; each goes once its cause is gone (the text or
+    a setting changed and Start would now accept them; the key was entered)."""
+    ss = st.session_state
+    start = ss.get("_start_error")
+    if start and start.get("key") == "app.key.needed":
+        if can_control():
+            start = ss.pop("_start_error") and None
+    elif start and start.get("_inputs") != _inputs(text):
+        try:
+            build_config(text)
+            start = ss.pop("_start_error") and None
+        except (ConfigError, CorpusError) as exc:
+            _refused(exc, text)
+            start = ss["_start_error"]
+    corpus = ss.get("_corpus_error")
+    if corpus and start and start.get("key") == "cfg.err.no_text":
+        start = None   # the corpus's own error says why there is no text
+    messages = [_say(x) for x in (corpus, start) if x]
+    toasted = ss.get("_toasted", set())
+    for message in messages:
+        st.error(message, icon=":material/error:")
+        if message not in toasted:
+            st.toast(message, icon=":material/error:")
+    ss["_toasted"] = set(messages)
+
+
 def start_run(text=None, preset: str | None = None):
     """Create a run from the widgets (after applying `preset`).
 
     Meant for on_click callbacks (they run before the widgets exist, so a
     preset can set them); errors go to session_state["_start_error"]."""
     if not can_control():
-        st.session_state["_start_error"] = tr("app.key.needed")
+        st.session_state["_start_error"] = {"key": "app.key.needed"}
         return None
     if preset:
         apply_preset(preset)
     try:
         cfg = build_config(text)
     except (ConfigError, CorpusError) as exc:
-        st.session_state["_start_error"] = error_text(exc)
+        _refused(exc, text)
         return None
     st.session_state.pop("_start_error", None)
     run = get_registry().create(cfg)
@@ -302,12 +351,12 @@ def start_side_by_side(text=None):
     """Lecture preset: the same settings with sequential and with random
     partitioning, started together and opened in the compare page."""
     if not can_control():
-        st.session_state["_start_error"] = tr("app.key.needed")
+        st.session_state["_start_error"] = {"key": "app.key.needed"}
         return
     try:
         cfg = build_config(text)
     except (ConfigError, CorpusError) as exc:
-        st.session_state["_start_error"] = error_text(exc)
+        _refused(exc, text)
         return
     st.session_state.pop("_start_error", None)
     reg = get_registry()

@@ -73,6 +73,8 @@ def confirmed(what: str, run_id: str):
     reg = get_registry()
     if what == "delete":
         reg.delete(run_id)
+    elif what == "delete_folder":
+        reg.delete_unreadable(run_id)
     elif what == "stop" and reg.get(run_id) is not None:
         reg.get(run_id).stop()
 
@@ -140,3 +142,32 @@ def ended_buttons(run: Run):
                    on_click=ask_delete, args=(run,), width="stretch",
                    help=tr("app.ctl.delete.help"))
     _confirm_box(run)
+
+
+def unreadable_folders():
+    """Run folders the registry could not read, each with why; the presenter
+    can delete them from here."""
+    reg = get_registry()
+    if not reg.unreadable:
+        return
+    with st.expander(tr("app.problems.title") + f" ({len(reg.unreadable)})", expanded=True):
+        for name, problem in sorted(reg.unreadable.items()):
+            reason = problem["reason"]
+            text = tr(reason["key"], **reason) if reason else problem["message"]
+            st.warning(f"**{name}**: {text}")
+            if not can_control():
+                continue
+            asked = st.session_state.get(_CONFIRM) == ("delete_folder", name)
+            if asked:
+                a, b = st.columns(2)
+                a.button(tr("app.confirm.delete.yes"), key=f"yes_delete_folder_{name}",
+                         type="primary", on_click=confirmed, args=("delete_folder", name))
+                b.button(tr("app.confirm.cancel"), key=f"cancel_folder_{name}", on_click=cancel)
+            else:
+                st.button(tr("app.problems.delete"), key=f"delete_folder_{name}",
+                          icon=":material/delete:", on_click=ask_delete_folder, args=(name,))
+
+
+@_guarded
+def ask_delete_folder(name: str):
+    st.session_state[_CONFIRM] = ("delete_folder", name)
