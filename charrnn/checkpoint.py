@@ -6,7 +6,7 @@ Cheap enough to write several times a second: the log's tables are copied
 under its lock (microseconds) and written by a thread of their own, the
 latest checkpoint replacing one not yet written; each snapshot is a file
 written once (snapshots/), not the whole set again. Every file is atomic, and
-`checkpoint.pt` is written last: its step is the truth, and whatever the
+`checkpoint.npz` is written last: its step is the truth, and whatever the
 other files hold beyond it is cut off when the run is read back.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ import torch
 
 from .log import RunLog
 
-CHECKPOINT_FILE = "checkpoint.pt"
+CHECKPOINT_FILE = "checkpoint.npz"
 SNAP_DIR = "snapshots"
 SNAP_INDEX = "snapshots.json"
 
@@ -83,23 +83,30 @@ def write_log(folder: Path, f: Frozen, write):
 
 
 def write_resume(path: Path, resume: dict, write):
-    import io
-    buf = io.BytesIO()
-    torch.save(resume, buf)
-    write(path, buf.getvalue())
+    """The resume state as one npz: tensors as arrays, the rest as JSON."""
+    weights, state = resume["weights"], resume["state"] or []
+    rest = {k: v for k, v in resume.items() if k not in ("weights", "state")}
+    rest.update(names=list(weights), n_state=len(state), has_state=resume["state"] is not None)
+    arrays = {f"w{i}": v.numpy() for i, v in enumerate(weights.values())}
+    arrays.update({f"s{i}": x.numpy() for i, x in enumerate(state)})
+    write(path, _npz(resume=np.array(json.dumps(rest)), **arrays))
 
 
 def read_resume(folder: Path) -> dict | None:
     """The last checkpoint's resume state, None when there is none or it is
-    unreadable (tensors and plain values only: weights_only)."""
+    unreadable (arrays and JSON only: nothing is unpickled)."""
     path = folder / CHECKPOINT_FILE
     if not path.exists():
         return None
     try:
-        r = torch.load(path, map_location="cpu", weights_only=True)
+        with np.load(path, allow_pickle=False) as z:
+            r = json.loads(str(z["resume"]))
+            r["weights"] = {name: torch.from_numpy(z[f"w{i}"].copy())
+                            for i, name in enumerate(r.pop("names"))}
+            n, has = r.pop("n_state"), r.pop("has_state")
+            r["state"] = [torch.from_numpy(z[f"s{i}"].copy()) for i in range(n)] if has else None
+        int(r["step"]), int(r["epoch"]), int(r["pos"])
     except Exception:
-        return None
-    if not isinstance(r, dict) or not isinstance(r.get("weights"), dict) or "step" not in r:
         return None
     return r
 

@@ -184,6 +184,6 @@ def test_the_log_is_cut_at_the_checkpoints_step():
 
 
 def test_a_checkpoint_written_halfway_is_ignored(tmp_path):
-    """checkpoint.pt is written last: a torn one means the previous one counts."""
+    """checkpoint.npz is written last: a torn one means the previous one counts."""
     (tmp_path / checkpoint.CHECKPOINT_FILE).write_bytes(b"torn")
     assert checkpoint.read_resume(tmp_path) is None
