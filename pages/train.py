@@ -5,14 +5,10 @@ from charrnn import figures as F
 from charrnn import ui
 
 ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
-<<<<<<< HEAD
 from charrnn.ui import follow, lecture
-from charrnn.ui.config_form import config_sidebar, start_run, start_side_by_side
-from charrnn.ui.live import header_state
-=======
 from charrnn.ui.config_form import config_sidebar, page_errors, start_run, start_side_by_side
 from charrnn.ui.controls import unreadable_folders
->>>>>>> a2e17af (Engine sentences through the i18n keys (settings, corpus and weights refusals: charrnn.i18n.Explained); every end reason listed and in both languages; Start's and the corpus's errors in the main area and as a toast, gone with their cause; unreadable run folders listed with why on the Train page and deletable)
+from charrnn.ui.live import header_state
 from charrnn.ui.live_plot import preload as preload_charts
 from charrnn.ui.nav import ROOT
 from charrnn.ui.tuning import export_panel
@@ -31,19 +27,15 @@ if st.session_state.get("_goto_compare"):
     st.switch_page(ROOT / "pages" / "compare.py",
                    query_params={"runs": st.session_state.pop("_goto_compare")})
 
-<<<<<<< HEAD
 if present:   # the strip: title, run, status, buttons, next demo (charrnn/ui/lecture.py)
     run = lecture.head("train.title", text)
+    page_errors(text)
 else:
     st.title(ui.tr("train.title"))
+    page_errors(text)
     run = ui.run_picker()
+    unreadable_folders()
 follow.watch(run)   # a student follows the lecturer; an empty page shows the first run
-=======
-st.title(ui.tr("train.title"))
-page_errors(text)
-run = ui.run_picker()
-unreadable_folders()
->>>>>>> a2e17af (Engine sentences through the i18n keys (settings, corpus and weights refusals: charrnn.i18n.Explained); every end reason listed and in both languages; Start's and the corpus's errors in the main area and as a toast, gone with their cause; unreadable run folders listed with why on the Train page and deletable)
 
 if run is None:
     st.info(ui.tr("train.empty") if ui.can_control() else ui.tr("lec.wait"))

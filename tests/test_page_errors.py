@@ -47,14 +47,13 @@ def test_starts_error_goes_when_the_setting_is_fixed_and_speaks_chinese(registry
 
 def test_unreadable_run_folders_are_listed_with_why_and_can_be_deleted(registry, tmp_path):
     from charrnn.runs import Registry
-    import streamlit as st
     keep = finish(registry.create(small(num_epochs=1)))
     bad = registry.root / "broken-run"
     bad.mkdir(parents=True)
     (bad / "meta.json").write_text("{not json")
-    st.cache_resource.clear()   # a server started on this folder
+    from charrnn.ui.core import get_registry, reset_registry
+    reset_registry()   # a server started on this folder
     at = app()
-    from charrnn.ui.core import get_registry
     reg = get_registry()
     assert "broken-run" in reg.unreadable
     text = " ".join(w.value for w in at.main.warning)

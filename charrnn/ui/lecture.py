@@ -128,9 +128,7 @@ def head(title_key: str, text=None, label_key: str = "app.run.pick") -> Run | No
     if run is not None and can_control():
         from .controls import _confirm_box
         _confirm_box(run)   # Stop on a long run asks first
-    if st.session_state.get("_start_error"):
-        st.error(st.session_state["_start_error"])
-    return run
+    return run   # Start's errors: config_form.page_errors, under the strip
 
 
 def numbers(run: Run):
