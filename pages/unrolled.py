@@ -92,13 +92,20 @@ sig = (source, part, shown, sketch, lang, present, run.id if mine else None, bur
        theta, before, after)
 
 
-ticking = stepper.every()
+ticking = stepper.every()   # playing
+# a student's diagram follows the lecturer's phase by itself (not the whole page)
+following = lecturer is not None and (lecturer["source"], lecturer["part"]) == (source, part)
 
 
-@st.fragment(run_every=ticking)
+@st.fragment(run_every=ticking or (follow.POLL_S if following else None))
 def diagram():
     """The steps, the phase (its slider and caption) and the grid lit at it;
     playing advances it here, one phase per tick."""
+    if following:
+        now = follow.followed_phase()
+        if now is None or (now["source"], now["part"]) != (source, part):
+            st.rerun(scope="app")
+        st.session_state[pos_key] = now["k"]
     stepper.advance_if_playing(ticking)
     unrolled.phase_bar(stepper, present)
     k = stepper.pos

@@ -49,9 +49,9 @@ class Geom:
         self.top = LANE_HI
         self.t_row = LANE_HI + 0.35
         self.tag_row = LANE_HI + 0.95   # a phase's tag (the loss), clear of the step numbers
-        self.mb_row = LANE_HI + 1.7
-        self.param_lo = LANE_HI + 2.15
-        self.param_hi = LANE_HI + 2.95
+        self.mb_row = LANE_HI + 1.95
+        self.param_lo = LANE_HI + 2.4
+        self.param_hi = LANE_HI + 3.2
         self.caption_y = self.bottom - 0.65
         self.legend_y = self.bottom - 1.35
         self.xr = (-1.85, self.x_last + 2.3)

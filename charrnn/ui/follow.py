@@ -25,7 +25,10 @@ POLL_S = 1.0           # a follower looks for news this often (it must follow wi
 EMPTY_POLL_S = 2.0     # a page without runs looks for the first one this often
 
 _lock = threading.Lock()
-_state: dict = {"page": None, "run": None, "phase": None, "version": 0, "time": 0.0}
+# version: the page or run moved (a follower reruns its page); the phase alone
+# moves phase_version (the Unrolled RNN page's diagram follows it by itself)
+_state: dict = {"page": None, "run": None, "phase": None, "version": 0, "phase_version": 0,
+                "time": 0.0}
 
 
 def lecturer() -> dict:
@@ -41,14 +44,14 @@ def publish(**what):
         changed = {k: v for k, v in what.items() if _state.get(k) != v}
         if changed:
             _state.update(changed)
-            _state["version"] += 1
+            _state["phase_version" if set(changed) == {"phase"} else "version"] += 1
             _state["time"] = time.time()
 
 
 def reset():
     """Forget the lecturer (tests)."""
     with _lock:
-        _state.update(page=None, run=None, phase=None, version=0, time=0.0)
+        _state.update(page=None, run=None, phase=None, version=0, phase_version=0, time=0.0)
 
 
 def following() -> bool:

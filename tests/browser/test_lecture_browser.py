@@ -108,6 +108,12 @@ def url(base, name, lang="en", present=True):
     return f"{base}{path}?{query}"
 
 
+def h1(page) -> str | None:
+    return page.evaluate("""() => {
+      const h = document.querySelector('[data-testid="stMain"] h1');
+      return h ? h.textContent.trim() : null; }""")
+
+
 def head_text(page) -> str:
     return page.evaluate(HEAD_JS) or ""
 
@@ -267,7 +273,8 @@ def test_a_student_follows_the_lecturer(browser, key_server, artifacts):
 
         goto(lecturer, key_server, "gradients")
         moved = time.monotonic()
-        poll(lambda: student.url, lambda u: "/gradients" in u, 10, "the student on Gradients")
+        poll(lambda: h1(student), lambda s: s == t("grad.title", "en"), 10,
+             "the student on Gradients")
         took = time.monotonic() - moved
         assert took <= FOLLOW_S, f"the student followed to Gradients after {took:.1f} s"
 
@@ -277,7 +284,7 @@ def test_a_student_follows_the_lecturer(browser, key_server, artifacts):
         poll(lambda: grid_state(student), lambda s: s is not None and s["n"] > 20, 30,
              "the student's unrolled grid")
         for _ in range(2):
-            lecturer.locator(".st-key-lecture_head").get_by_role(
+            lecturer.locator(".st-key-unr_steps").get_by_role(
                 "button", name=t("unr.forward", "en"), exact=True).click()
             k = poll(lambda: grid_state(lecturer), lambda s: s is not None and s["k"] > 0,
                      20, "the lecturer's step")["k"]
