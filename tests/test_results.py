@@ -130,5 +130,8 @@ def test_a_sweep_started_on_the_page_shows_its_trials_and_can_be_stopped(registr
     assert any("Sweep sweep-" in m.value for m in at.markdown)
     at.button(key="sw_stop").click().run()
     assert wait_for(lambda: not any(r.is_active for r in registry.list()), 60)
+    import threading
+    assert wait_for(lambda: not any(t.name.startswith("sweep-") for t in threading.enumerate()),
+                    60)
     at.run()
     assert any("--resume sweep-" in i.value for i in at.info)

@@ -54,8 +54,10 @@ def run_local(driver, rows, max_concurrent: int, threads: int, scheduler: str,
                             break
                     seen[idx] = len(e["epoch"])
                 if not run.is_active and (run._thread is None or not run._thread.is_alive()):
-                    status = {"stopped": "stopped_early" if idx in pruned else "stopped"}.get(
-                        run.status, run.status)
+                    # a worker that died leaves its run "interrupted" (resumable from
+                    # its checkpoint): for the sweep that trial failed, with the reason
+                    status = {"stopped": "stopped_early" if idx in pruned else "stopped",
+                              "interrupted": "failed"}.get(run.status, run.status)
                     driver.ended(row, status, run)
                     del live[idx]
             time.sleep(poll)
