@@ -244,6 +244,7 @@ def _result(box: queue.SimpleQueue):
     return value
 
 
+HELPER_EXIT_S = 300.0   # the most an exit waits for a helper's group (never in practice)
 _helper_list: List[_Helper] = []
 _helpers_lock = threading.Lock()
 
@@ -257,8 +258,8 @@ def _stop_helpers():
         helpers = list(_helper_list)
     for h in helpers:
         h.jobs.put(None)
-    for h in helpers:
-        h.thread.join(10.0)
+    for h in helpers:   # a group takes milliseconds; on a machine busy with other
+        h.thread.join(HELPER_EXIT_S)   # work much longer, and leaving early aborts
 
 
 def _helpers(n: int) -> List[_Helper]:
