@@ -16,7 +16,7 @@ from charrnn.settings import BY_NAME, SETTINGS
 from charrnn import figures as F
 from charrnn.sweep.ray_tune import ray_available
 from charrnn.ui.config_form import build_config, config_sidebar
-from charrnn.ui.nav import ROOT
+from charrnn.ui.core import ROOT
 from charrnn.ui.results import results_panel
 from charrnn.ui.sweeps import start_sweep, stop_sweep, sweep_state
 

@@ -10,7 +10,7 @@ from charrnn.ui.config_form import config_sidebar, page_errors, start_run, start
 from charrnn.ui.controls import unreadable_folders
 from charrnn.ui.live import header_state
 from charrnn.ui.live_plot import preload as preload_charts
-from charrnn.ui.nav import ROOT
+from charrnn.ui.core import ROOT
 from charrnn.ui.tuning import export_panel
 
 lang, present = ui.lang(), ui.present()

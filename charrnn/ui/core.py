@@ -1,18 +1,25 @@
-"""Language, presentation mode, who may control, the registry and run picker."""
+"""Language, presentation mode, who may control, the registry, link warnings:
+the base every other UI module stands on (it imports none of them)."""
 from __future__ import annotations
 
 import os
 import threading
-import time
 from pathlib import Path
 
 import streamlit as st
 
 from ..i18n import LANGS, t
 from ..settings import ConfigError, as_bool
-from ..runs import Registry, Run
+from ..runs import Registry
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+ROOT = Path(__file__).resolve().parents[2]
+ASSETS = ROOT / "assets"
+# the app's pages, in the navigation's order, with their icons
+PAGES = [("train", ":material/model_training:"), ("hidden_state", ":material/grid_on:"),
+         ("gradients", ":material/show_chart:"), ("generate", ":material/edit_note:"),
+         ("unrolled", ":material/account_tree:"),
+         ("compare", ":material/compare_arrows:"), ("sweep", ":material/tune:")]
+_RESET_HOOKS: list = []
 STATUS_COLOURS = {"queued": "gray", "running": "blue", "paused": "orange",
                   "finished": "green", "stopped": "gray", "diverged": "red", "failed": "red",
                   "interrupted": "orange"}
@@ -39,10 +46,16 @@ def reset_registry() -> None:
     """Forget the registry and where the lecturer was (tests: the next
     get_registry reads CHARRNN_RUNS_DIR again)."""
     global _registry
-    from .follow import reset
     with _registry_lock:
         _registry = None
-    reset()
+    for hook in _RESET_HOOKS:
+        hook()
+
+
+def on_registry_reset(hook) -> None:
+    """Call `hook` whenever the registry is forgotten (modules above keep
+    state that belongs to it, such as where the lecturer is)."""
+    _RESET_HOOKS.append(hook)
 
 
 def _browser_lang() -> str:
@@ -222,31 +235,6 @@ def _accept_short_url_flags():
     st.session_state.setdefault("present", False)
 
 
-def setup_page():
-    """Sidebar header shared by every page: language, presentation, presenter
-    key; above the page, what the link asked for and did not get."""
-    from . import follow, lecture
-    _link_warnings_still_true()
-    _accept_short_url_flags()
-    follow.restore_key()
-    with st.sidebar:
-        st.segmented_control(
-            "🌐", options=list(LANGS), key="lang",
-            format_func=lambda code: {"en": "English", "zh": "中文"}[code],
-            required=True, label_visibility="collapsed")
-        sync_url("lang", _browser_lang())
-        st.toggle(tr("app.present"), key="present", help=tr("app.present.help"))
-        sync_url("present", False, "1" if st.session_state["present"] else "0")
-    follow.sidebar()
-    css = (ASSETS / "app.css").read_text("utf-8")
-    if present():
-        css += (ASSETS / "present.css").read_text("utf-8") + lecture.STRIP_CSS
-    if lecture.hide_chrome():
-        css += lecture.CHROME_CSS
-    st.html(f"<style>{css}</style>")
-    follow.bridge()
-
-
 def status_badge(status: str) -> str:
     """Markdown badge for a run status, translated."""
     colour = STATUS_COLOURS.get(status, "gray")
@@ -254,64 +242,3 @@ def status_badge(status: str) -> str:
     return f":{colour}-badge[{label}]"
 
 
-def _run_label(run: Run) -> str:
-    # no status: the browser keeps a kept selection's old label, so a status
-    # here would go stale; the badge under the picker is always current
-    when = time.strftime("%H:%M:%S", time.localtime(run.created))
-    return f"{run.name} · {when} · {run.id[-4:]}"  # the id's tail: labels stay unique
-
-
-def run_picker(label_key="app.run.pick", collapsed: bool = False) -> Run | None:
-    """The run this page shows; `?run=ID` in the URL picks it (shareable)."""
-    reg = get_registry()
-    runs = reg.list()
-    ids = [r.id for r in runs]
-    # not bind="query-params": with a format_func that puts the label, not the id, in the URL
-    url = st.query_params.get("run")
-    unknown = url is not None and url not in ids and url != st.session_state.get("_run_url")
-    if not runs:
-        if unknown:
-            link_warning("run", "link.run", value=url[:40])
-        return None
-    if unknown:
-        shown = st.session_state.get("run") if st.session_state.get("run") in ids else ids[0]
-        link_warning("run", "link.run", keep_while=shown, value=url[:40])
-    if url in ids and url != st.session_state.get("_run_url"):
-        st.session_state["run"] = url      # a shared link picks its run
-    from .follow import followed_run, publish
-    lecturer = followed_run(ids)
-    if lecturer is not None:
-        st.session_state["run"] = lecturer   # a student follows the lecturer's run
-    if st.session_state.get("run") not in ids:
-        st.session_state["run"] = ids[0]
-    run_id = st.selectbox(tr(label_key), ids, key="run",
-                          label_visibility="collapsed" if collapsed else "visible",
-                          width=240 if collapsed else "stretch",
-                          format_func=lambda i: _run_label(reg.get(i)) if reg.get(i) else i)
-    publish(run=run_id)
-    st.session_state["_run_url"] = run_id
-    if url != run_id:
-        st.query_params["run"] = run_id
-    return reg.get(run_id)
-
-
-def page_run(title_key: str, intro_key: str) -> Run:
-    """A run-viewing page's head: title, one line of intro, the run picker
-    (in presentation mode: the strip of charrnn/ui/lecture.py); with no runs
-    yet, it says so and the page stops there (and shows the first run that
-    starts)."""
-    from . import lecture
-    from .follow import watch
-    if present():
-        run = lecture.head(title_key)
-    else:
-        st.title(tr(title_key))
-        st.caption(tr(intro_key))
-        run = run_picker()
-    watch(run)
-    if run is None:
-        st.info(tr("app.no_runs"))
-        st.stop()
-    if not present():
-        lecture.ended_note(run)
-    return run

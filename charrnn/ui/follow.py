@@ -19,7 +19,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from .core import can_control, get_registry, presenter_key, present, tr
+from .core import can_control, get_registry, on_registry_reset, presenter_key, present, tr
 
 POLL_S = 1.0           # a follower looks for news this often (it must follow within 2 s)
 EMPTY_POLL_S = 2.0     # a page without runs looks for the first one this often
@@ -49,9 +49,12 @@ def publish(**what):
 
 
 def reset():
-    """Forget the lecturer (tests)."""
+    """Forget the lecturer (with the registry, in tests)."""
     with _lock:
         _state.update(page=None, run=None, phase=None, version=0, phase_version=0, time=0.0)
+
+
+on_registry_reset(reset)
 
 
 def following() -> bool:

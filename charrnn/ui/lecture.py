@@ -11,7 +11,8 @@ import streamlit as st
 
 from ..i18n import STRINGS
 from ..runs import Run
-from .core import can_control, get_registry, presenter_key, run_picker, status_badge, tr
+from .core import PAGES, ROOT, can_control, get_registry, presenter_key, status_badge, tr
+from .picker import run_picker
 
 # Streamlit's running figure and its Stop (which does not stop training),
 # Deploy and the developer menu: none of it belongs on a projector or on a
@@ -101,7 +102,6 @@ def _buttons(run: Run):
 def _menu():
     """The pages (the sidebar that lists them is closed on a projector) and the keys."""
     from .follow import keys_help
-    from .nav import PAGES, ROOT
     with st.popover("", icon=":material/menu:", help=tr("lec.pages")):
         for name, icon in PAGES:
             st.page_link(ROOT / "pages" / f"{name}.py", label=tr(f"page.{name}"), icon=icon)

@@ -10,20 +10,12 @@ each file's name, so both routers resolve a link to the same page.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from . import follow
-from .core import link_flag, setup_page, tr
-
-ROOT = Path(__file__).resolve().parents[2]
-
-PAGES = [("train", ":material/model_training:"), ("hidden_state", ":material/grid_on:"),
-         ("gradients", ":material/show_chart:"), ("generate", ":material/edit_note:"),
-         ("unrolled", ":material/account_tree:"),
-         ("compare", ":material/compare_arrows:"), ("sweep", ":material/tune:")]
+from .core import PAGES, ROOT, link_flag, tr
+from .page import setup_page
 
 
 def navigation():
