@@ -186,7 +186,11 @@ def test_main_figure_fits_the_projector(browser, key_server, artifacts, size, la
             assert box["bottom"] - box["top"] >= 250, f"{name}: the figure is squeezed: {box}"
             page.screenshot(path=str(artifacts / safe_name(f"lecture_{name}_{size}_{lang}.png")))
         # the unrolled grid: no two labels overlap, in any phase group of this
-        # run (the page opens on it while the run trains) nor any phase of d2l's example
+        # run nor any phase of d2l's example
+        page.get_by_test_id("stMainBlockContainer").get_by_text(
+            t("unr.source.run", lang), exact=True).click()
+        poll(lambda: grid_state(page), lambda s: s is not None and s["last"] == 73, 20,
+             "this run's grid (35 steps: 74 phases)")
         walk_phases(page, f"this run, {size}, {lang}", 6)
         page.get_by_test_id("stMainBlockContainer").get_by_text(
             t("unr.source.example", lang), exact=True).click()
@@ -319,7 +323,8 @@ def test_the_explosion_a_class_can_watch(browser, key_server, artifacts):
     try:
         page.goto(url(key_server, "train"), timeout=LOAD_TIMEOUT_MS)
         wait_loaded(page)
-        enter_key(page)
+        enter_key(page)   # a fresh browser first follows the lecturer's last page
+        goto(page, key_server, "train")
         title = t("fig.grad.title", "en")
         started = start_preset(page, "explode")
         grad = poll(lambda: page.evaluate(GRAD_JS, title),
