@@ -1,7 +1,7 @@
 // The browser's side of a lecture (charrnn/ui/follow.py): the keyboard, and
 // the presenter's token kept in a cookie of this site.
 //
-// data: {controls, cookie, remember, forget} (JSON). Streamlit calls this on
+// data: {controls, cookie, remember, forget, viewport} (JSON). Streamlit calls this on
 // every rerun that changes `data`; the key listener is added once per page
 // and always sends through the newest call's setTriggerValue.
 
@@ -37,7 +37,7 @@ function readCookie(name) {
 function reportViewport() {
   const state = window.__charrnnKeys;
   const size = { w: window.innerWidth, h: window.innerHeight };
-  if (!state || !state.setState) return;
+  if (!state || !state.setState || !state.wantViewport) return;
   if (state.viewport && state.viewport.w === size.w && state.viewport.h === size.h) return;
   state.viewport = size;
   state.setState("viewport", size);
@@ -56,6 +56,7 @@ export default function ({ data, setTriggerValue, setStateValue }) {
   }
   window.__charrnnKeys.send = setTriggerValue;
   window.__charrnnKeys.setState = setStateValue;
+  window.__charrnnKeys.wantViewport = !!msg.viewport;
   reportViewport();
   window.__charrnnKeys.controls = !!msg.controls;
   if (!msg.cookie) return;

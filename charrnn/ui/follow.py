@@ -244,14 +244,20 @@ def bridge():
     forgotten = bool(st.session_state.get("_forgotten"))
     data = {"controls": can_control(), "cookie": COOKIE,
             "remember": _token(key) if key and st.session_state.get("_controller") else None,
-            "forget": forgotten}
+            "forget": forgotten,
+            # the window's size only where a page asked for it: its report reruns
+            # the page, and a rerun that lands while the first run draws the
+            # sidebar's number inputs leaves them at their minimum values
+            "viewport": bool(st.session_state.get("_want_viewport"))}
     st.html(f"<style>{BRIDGE_CSS}</style>")
     _bridge(data=json.dumps(data), key="charrnn_bridge", on_key_change=_on_key,
             on_viewport_change=lambda: None, width="stretch", height=0)
 
 
 def viewport() -> dict | None:
-    """{w, h} of this browser's window, once the bridge has reported it."""
+    """{w, h} of this browser's window, once the bridge has reported it (the
+    first call asks the bridge to report it from then on)."""
+    st.session_state["_want_viewport"] = True
     state = st.session_state.get("charrnn_bridge") or {}
     size = state.get("viewport") if hasattr(state, "get") else None
     return size if isinstance(size, dict) and size.get("h") else None

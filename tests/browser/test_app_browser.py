@@ -269,7 +269,8 @@ def test_upload_of_a_binary_file_is_refused(page, server, artifacts):
     file_input.wait_for(state="attached", timeout=15_000)
     file_input.set_input_files(files=[{"name": "binary.txt", "mimeType": "text/plain",
                                        "buffer": b"GIF89a\x00\x00\x01\x00" * 20}])
-    alert = sidebar.get_by_test_id("stAlert").filter(has_text="looks binary")
+    # the refusal stands where the eye is: the main area, not the sidebar
+    alert = page.get_by_test_id("stMain").get_by_test_id("stAlert").filter(has_text="looks binary")
     alert.first.wait_for(state="visible", timeout=20_000)
     assert "looks binary" in alert.first.inner_text()
     assert_no_error(page, "upload")
@@ -435,6 +436,21 @@ def test_run_picker_never_shows_a_stale_status(page, server, artifacts):
         shot(page, artifacts, "picker_after_stop")
         if status(page) not in ("stopped", "finished"):
             stop_training(page)
+
+
+def test_a_fresh_page_offers_d2l_defaults(page, server, artifacts):
+    """The sidebar's numbers are d2l's, not their minimums, once the page has
+    settled (a rerun landing while the first run drew them once left them at
+    num_hiddens 1, lr 1e-8)."""
+    page.goto(server + "/", timeout=LOAD_TIMEOUT_MS)
+    wait_loaded(page)
+    page.wait_for_timeout(3000)   # let any late rerun (the browser bridge) land first
+    wait_loaded(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    values = {name: sidebar.get_by_label(name, exact=True).input_value()
+              for name in ("num_hiddens", "batch_size", "num_steps", "lr", "num_epochs")}
+    assert values == {"num_hiddens": "512", "batch_size": "32", "num_steps": "35",
+                      "lr": "1", "num_epochs": "500"}, values
 
 
 def test_prepared_link_with_option_values(page, server, artifacts):
