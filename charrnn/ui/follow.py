@@ -245,10 +245,9 @@ def bridge():
     data = {"controls": can_control(), "cookie": COOKIE,
             "remember": _token(key) if key and st.session_state.get("_controller") else None,
             "forget": forgotten,
-            # the window's size only where a page asked for it: its report reruns
-            # the page, and a rerun that lands while the first run draws the
-            # sidebar's number inputs leaves them at their minimum values
-            "viewport": bool(st.session_state.get("_want_viewport"))}
+            # the window's size where a page asked for it, and on a projector
+            # (every page sizes its figure there): its report reruns the page
+            "viewport": bool(st.session_state.get("_want_viewport")) or present()}
     st.html(f"<style>{BRIDGE_CSS}</style>")
     _bridge(data=json.dumps(data), key="charrnn_bridge", on_key_change=_on_key,
             on_viewport_change=lambda: None, width="stretch", height=0)

@@ -277,7 +277,8 @@ def test_uploads_over_the_limits_are_refused_with_a_message(keyed_server, contex
     file_input = page.get_by_test_id("stSidebar").locator('input[type="file"]')
     file_input.set_input_files(files=[{"name": "big.txt", "mimeType": "text/plain",
                                        "buffer": b"abc " * ((MAX_CORPUS_BYTES + 200_000) // 4)}])
-    alert = page.get_by_test_id("stSidebar").get_by_test_id("stAlert").filter(
+    # the app's refusal stands in the main area, where the eye is
+    alert = page.get_by_test_id("stMain").get_by_test_id("stAlert").filter(
         has_text="too large")
     alert.first.wait_for(state="visible", timeout=30_000)
     assert "the limit is 5 MB" in alert.first.inner_text()
