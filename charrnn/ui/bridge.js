@@ -57,14 +57,7 @@ export default function ({ data, setTriggerValue, setStateValue }) {
   window.__charrnnKeys.send = setTriggerValue;
   window.__charrnnKeys.setState = setStateValue;
   window.__charrnnKeys.wantViewport = !!msg.viewport;
-  // not while the page's first run still draws (a rerun then can leave the
-  // sidebar's number inputs at their minimums): the first report waits
-  if (!window.__charrnnKeys.waited) {
-    window.__charrnnKeys.waited = true;
-    setTimeout(reportViewport, 2500);
-  } else {
-    reportViewport();
-  }
+  reportViewport();
   window.__charrnnKeys.controls = !!msg.controls;
   if (!msg.cookie) return;
   if (msg.forget && readCookie(msg.cookie) !== null) {
