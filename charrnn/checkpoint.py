@@ -25,6 +25,7 @@ from .log import RunLog
 CHECKPOINT_FILE = "checkpoint.npz"
 SNAP_DIR = "snapshots"
 SNAP_INDEX = "snapshots.json"
+SMALL_FILE = 1 << 16      # files up to this size are compared before they are written
 
 
 @dataclass
@@ -47,12 +48,15 @@ def freeze(log: RunLog) -> Frozen:
                       list(log.history) + list(log.recent), list(log.samples))
 
 
-def _write_snapshots(folder: Path, snaps, write):
+def _write_snapshots(folder: Path, snaps, write, last_kept=None) -> list:
     """New snapshots each to a file of their own, the index of the kept ones,
-    then the files the log has thinned out are removed."""
+    then the files the log has thinned out are removed. Returns the kept
+    steps; nothing is touched when they equal `last_kept` (most epochs)."""
+    kept = [s.step for s in snaps]
+    if kept == last_kept:
+        return kept
     d = folder / SNAP_DIR
     d.mkdir(parents=True, exist_ok=True)
-    kept = [s.step for s in snaps]
     for s in snaps:
         path = d / f"{s.step:010d}.npz"
         if not path.exists():
@@ -65,6 +69,7 @@ def _write_snapshots(folder: Path, snaps, write):
     for path in d.glob("*.npz"):
         if path.name not in keep:
             path.unlink(missing_ok=True)
+    return kept
 
 
 def _npz(**arrays) -> bytes:
@@ -74,12 +79,14 @@ def _npz(**arrays) -> bytes:
     return buf.getvalue()
 
 
-def write_log(folder: Path, f: Frozen, write):
-    """The log's files (the run folder's format, read by store.load_log)."""
+def write_log(folder: Path, f: Frozen, write, last_kept=None) -> list:
+    """The log's files (the run folder's format, read by store.load_log);
+    returns the kept snapshots' steps (see _write_snapshots)."""
     write(folder / "metrics.npz", _npz(steps=f.steps, step_names=np.array(f.step_names),
                                        epochs=f.epochs, spectral=f.spectral, dH=f.dH))
-    _write_snapshots(folder, f.snapshots, write)
+    kept = _write_snapshots(folder, f.snapshots, write, last_kept)
     write(folder / "samples.json", json.dumps(f.samples, indent=1).encode("utf-8"))
+    return kept
 
 
 def write_resume(path: Path, resume: dict, write):
@@ -119,10 +126,15 @@ def summary(resume: dict) -> dict:
 
 class Writer:
     """Writes a run's checkpoints on a thread of its own; a newer checkpoint
-    replaces one still waiting (writing is never queued up behind training)."""
+    replaces one still waiting (writing is never queued up behind training).
+    A file whose bytes did not change since the last checkpoint (the samples
+    between samplings, the snapshot index) is not written again: on disk every
+    file replaced costs more than the bytes in it."""
 
     def __init__(self, folder: Path, write, on_written=None):
-        self.folder, self._write, self._on_written = folder, write, on_written
+        self.folder, self._raw_write, self._on_written = folder, write, on_written
+        self._small = {}          # path -> the bytes last written there (small files)
+        self._kept = None         # the snapshot steps last written
         self._pending = None
         self._cv = threading.Condition()
         self._closed = False
@@ -155,8 +167,15 @@ class Writer:
             self.cpu_s += time.thread_time() - c0
             self.count += 1
 
+    def _write(self, path: Path, data: bytes):
+        if self._small.get(path) == data:
+            return
+        self._raw_write(path, data)
+        if len(data) <= SMALL_FILE:
+            self._small[path] = data
+
     def write_now(self, frozen: Frozen, resume: dict, meta: dict):
-        write_log(self.folder, frozen, self._write)
+        self._kept = write_log(self.folder, frozen, self._write, self._kept)
         write_resume(self.folder / CHECKPOINT_FILE, resume, self._write)
         self._write(self.folder / "meta.json", json.dumps(meta, indent=1).encode("utf-8"))
         if self._on_written:

@@ -187,3 +187,38 @@ def test_a_checkpoint_written_halfway_is_ignored(tmp_path):
     """checkpoint.npz is written last: a torn one means the previous one counts."""
     (tmp_path / checkpoint.CHECKPOINT_FILE).write_bytes(b"torn")
     assert checkpoint.read_resume(tmp_path) is None
+
+
+def test_a_checkpoint_rewrites_only_the_files_that_changed(tmp_path):
+    """Every replaced file costs the disk more than its bytes: a checkpoint with
+    no new step, sample or snapshot writes the resume state and meta only; a
+    thinned snapshot's file goes, with the index rewritten."""
+    from charrnn import store
+    from charrnn.log import RunLog
+    cfg = RunConfig(num_hiddens=32, batch_size=4, num_steps=8, max_tokens=3000,
+                    num_epochs=2, snapshot_every=5).validate()
+    trainer = Trainer(cfg)
+    log = RunLog(trainer.model.param_names, cfg.num_steps)
+    made = []
+    trainer.on_checkpoint = lambda r: made.append(r)
+    for ev in trainer.events():
+        if isinstance(ev, (Step, Epoch, Sample)) or type(ev).__name__ == "Snapshot":
+            log.add(ev)
+    frozen = checkpoint.freeze(log)
+    assert len(made) >= 2 and len(frozen.snapshots) >= 2 and frozen.samples
+    written = []
+    writer = checkpoint.Writer(tmp_path, lambda p, b: (written.append(p.name),
+                                                        store.quick_write(p, b)))
+    writer.write_now(frozen, made[0], {"checkpoint": checkpoint.summary(made[0])})
+    assert {"samples.json", checkpoint.SNAP_INDEX} <= set(written)
+    written.clear()
+    writer.write_now(frozen, made[-1], {"checkpoint": checkpoint.summary(made[-1])})
+    assert sorted(written) == sorted([checkpoint.CHECKPOINT_FILE, "meta.json"])
+    assert checkpoint.read_resume(tmp_path)["step"] == made[-1]["step"]
+    written.clear()
+    gone = frozen.snapshots.pop(0).step
+    writer.write_now(frozen, made[-1], {"checkpoint": checkpoint.summary(made[-1])})
+    assert checkpoint.SNAP_INDEX in written
+    assert json.loads((tmp_path / checkpoint.SNAP_INDEX).read_text()) == \
+        [s.step for s in frozen.snapshots]
+    assert not (tmp_path / checkpoint.SNAP_DIR / f"{gone:010d}.npz").exists()

@@ -24,7 +24,7 @@ from charrnn.events import Checkpoint, Epoch
 from charrnn.log import RunLog
 from charrnn.threads import configure_threads
 from charrnn.train import Trainer
-from charrnn.worker import to_numpy
+from charrnn.worker import from_numpy, to_numpy
 
 
 def train(epochs: int, with_checkpoints: bool, folder: Path) -> dict:
@@ -37,7 +37,7 @@ def train(epochs: int, with_checkpoints: bool, folder: Path) -> dict:
     def on_checkpoint(r):
         c0 = time.thread_time()
         msg = pickle.dumps(Checkpoint(to_numpy(r)))        # what a worker sends
-        resume = pickle.loads(msg).resume                   # what the run receives
+        resume = from_numpy(pickle.loads(msg).resume)       # what the run receives
         resume["at"] = time.time()
         writer.submit(checkpoint.freeze(log), resume, {"checkpoint": checkpoint.summary(resume)})
         cost["trainer_s"] += time.thread_time() - c0
@@ -55,6 +55,8 @@ def train(epochs: int, with_checkpoints: bool, folder: Path) -> dict:
             pass
     wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
     writer.close()
+    if writer.error:   # a failed write costs less than a written one: no figures then
+        raise SystemExit(f"checkpoint writer failed: {writer.error!r}")
     return {"tokens_per_s": tokens / wall, "wall": wall, "cpu_s": cpu,
             "writer_cpu_s": writer.cpu_s,
             "written": writer.count, **cost}
