@@ -78,6 +78,7 @@ def _upto(cols, upto):
 
 
 @st.fragment(run_every=0.5 if playing else every)
+@ui.taking_turns   # many sessions polling take turns (charrnn/ui/pace.py)
 def live():
     ui.follow_run(run, every, shown)  # the run ended or its header changed: rerun the page
     log = run.log

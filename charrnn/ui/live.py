@@ -14,6 +14,7 @@ from ..runs import Run
 from .controls import control_buttons
 from .core import can_control, status_badge, tr
 from .live_plot import live_plot
+from .pace import turn, watching
 
 PLOTLY_CONFIG = {"displaylogo": False,
                  "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -44,7 +45,8 @@ def live_fragment(*runs: Run | None, follow: bool = True):
         def part():
             if every is not None and not active():
                 st.rerun(scope="app")
-            body()
+            with turn():   # many sessions polling take turns (charrnn/ui/pace.py)
+                body()
         return st.fragment(part, run_every=every)
     return wrap
 
@@ -57,21 +59,32 @@ def live_fragment(*runs: Run | None, follow: bool = True):
 # server spends at most that share of a core on each chart.
 FRAME_S = 0.8
 BUILD_SHARE = 0.1
+# With many sessions watching, each is served in turn (charrnn/ui/pace.py) and
+# sees a new frame every second or so anyway: frames come at most this often
+# per watching session, up to MAX_FRAME_S (100 sessions: 1.5 s).
+FRAME_PER_WATCHER_S = 0.015
+MAX_FRAME_S = 1.5
 _MAX_SHARED = 96
 _shared: OrderedDict = OrderedDict()   # key -> (built at, version, figure, CPU seconds)
 _building: set = set()
 _shared_lock = threading.Lock()
 
 
+def frame_s() -> float:
+    """The least time between two builds of one shared figure."""
+    return max(FRAME_S, min(MAX_FRAME_S, watching() * FRAME_PER_WATCHER_S))
+
+
 def shared_figure(key: tuple, version, build):
     """(figure, its version): the cached one if its data is current, if it is
     recent, or if another session is building the next one; else `build()`."""
     now = time.monotonic()
+    frame = frame_s()
     with _shared_lock:
         hit = _shared.get(key)
         if hit is not None:
             built, got, fig, cost = hit
-            if got == version or now - built < max(FRAME_S, cost / BUILD_SHARE) \
+            if got == version or now - built < max(frame, cost / BUILD_SHARE) \
                     or key in _building:
                 return fig, got
         _building.add(key)

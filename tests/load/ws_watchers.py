@@ -109,6 +109,7 @@ class Watcher:
         self.ref_hits = 0
         self.ref_misses = 0
         self.finished: list[int] = []                   # script_finished statuses
+        self.run_ends: list[tuple[float, int]] = []     # (wall time, status) of each run's end
         self.reruns_sent = 0
         self.connected_at = None
         self.error = None
@@ -225,6 +226,7 @@ class Watcher:
         elif kind == "script_finished":
             status = m.script_finished
             self.finished.append(status)
+            self.run_ends.append((now, status))
             if (m.metadata.HasField("run") and self.got_new_session
                     and status != EARLY_FOR_RERUN):  # the frontend's cache ageing
                 self.run_count += 1
@@ -295,6 +297,9 @@ class Watcher:
                 "gap_p50": statistics.median(gaps) if gaps else None,
                 "gap_p90": percentile(gaps, 90),
                 "longest_wait": max(edges),
+                "runs": sum(1 for t, _ in self.run_ends if t0 <= t <= t1),
+                "runs_cut": sum(1 for t, s in self.run_ends
+                                if t0 <= t <= t1 and s == EARLY_FOR_RERUN),
                 "bytes": sum(n for t, n in self.bytes_log if t0 <= t <= t1),
                 "messages": sum(1 for t, _ in self.bytes_log if t0 <= t <= t1)}
 
@@ -370,6 +375,8 @@ def main(argv=None) -> int:
                          "in a window (default 5)")
     ap.add_argument("--stagger", type=float, default=0.1, help="seconds between connections")
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the server's log and runs folder (their path is printed)")
     a = ap.parse_args(argv)
     a.watchers = max(1, a.watchers)
 
@@ -549,6 +556,9 @@ def main(argv=None) -> int:
             longest_wait_s=max((p["longest_wait"] for p in per), default=None),
             kb_per_s=sum(p["bytes"] for p in per) / 1024 / span,
             messages_per_s=sum(p["messages"] for p in per) / span,
+            runs_per_s=sum(p["runs"] for p in per) / span,
+            runs_cut_pct=100 * sum(p["runs_cut"] for p in per)
+            / max(1, sum(p["runs"] for p in per)),
             watchers_closed_by_then=sum(1 for w in crowd
                                         if w.closed_at is not None and w.closed_at <= win["t1"]),
             per_watcher=[{"name": w.name, **p} for w, p in zip(crowd, per)])
@@ -592,7 +602,7 @@ def main(argv=None) -> int:
               f"{f(r.get('client_cpu_pct'), '{:.0f} %'):>10}")
     head = (f"{'window':<12} {'connected':>9} {f'>={a.min_updates} upd':>8} "
             f"{'updates min/med/max':>19} {'gap p50':>8} {'gap p90':>8} {'longest':>8} "
-            f"{'KB/s':>7} {'msgs/s':>7} {'closed':>6}")
+            f"{'KB/s':>7} {'msgs/s':>7} {'runs/s':>7} {'cut':>5} {'closed':>6}")
     print()
     print(head)
     print("-" * len(head))
@@ -601,7 +611,8 @@ def main(argv=None) -> int:
         print(f"{r['phase']:<12} {r['watchers_connected']:>9} {r['watchers_served']:>8} "
               f"{ups:>19} {f(r['gap_s_p50'], '{:.2f} s'):>8} {f(r['gap_s_p90'], '{:.2f} s'):>8} "
               f"{f(r['longest_wait_s'], '{:.1f} s'):>8} {f(r['kb_per_s']):>7} "
-              f"{f(r['messages_per_s']):>7} {r['watchers_closed_by_then']:>6}")
+              f"{f(r['messages_per_s']):>7} {f(r['runs_per_s'], '{:.1f}'):>7} "
+              f"{f(r['runs_cut_pct'], '{:.0f}%'):>5} {r['watchers_closed_by_then']:>6}")
     for key in ("speed_ratio_wall", "speed_ratio_step"):
         if key in result:
             print(f"{key}: {result[key]:.2f} ({table[1]['phase']} / 1 watcher)")
@@ -619,7 +630,9 @@ def main(argv=None) -> int:
                                              for k, v in result["watchers_errors"].items()))
     if a.json:
         Path(a.json).write_text(json.dumps(result, indent=1))
-    if not kept:
+    if a.keep:
+        print(f"server log kept: {server_log}")
+    elif not kept:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

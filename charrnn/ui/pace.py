@@ -1,0 +1,117 @@
+"""Many browsers watching one run: the live fragments' reruns take turns.
+
+Every browser on a live page asks its fragment to rerun every second, and
+Streamlit runs each session's rerun on a thread of its own. With a hundred
+sessions, a hundred threads share the server's one GIL with the event loop
+that sends what they draw; the loop got a hundredth of it, and Streamlit
+drops a fragment run's unsent messages when that session's next run
+starts (its queue is cleared on the loop, late). The server then ran at
+a full core and delivered almost nothing (tests/load/README.md). So a
+polling rerun runs its body only with the server's one turn held: the
+others wait on a lock (off the GIL), the loop keeps up, and each run's
+charts reach its browser before that session's next run starts.
+
+A full run (a page load, a click) does not wait: what a user does is never
+queued behind other sessions' polling."""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+try:   # Streamlit's own check for a waiting run: raises for a click or a closed tab
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_run_yield_check
+except ImportError:   # pragma: no cover - an older Streamlit
+    def get_run_yield_check():
+        return None
+
+TURNS = 1            # polling bodies that run at once
+SEEN_S = 5.0         # a session that took a turn this recently is watching
+SLICE_S = 0.1        # a waiting run looks this often whether its session wants it ended
+MAX_WAIT_S = 60.0    # waited longer (a stuck turn?), a run goes on without it
+# a line on stderr every 100 turns (tests/load/ws_watchers.py --keep keeps it)
+LOG = bool(os.environ.get("CHARRNN_PACE_LOG"))
+
+_turn = threading.Semaphore(TURNS)
+_stats_lock = threading.Lock()
+_stats = {"turns": 0, "waited_s": 0.0, "cpu_s": 0.0}
+_seen: dict = {}     # session id -> when it last took a turn
+
+
+def polling() -> bool:
+    """This script run reruns fragments only (their run_every, or a widget in
+    them), not the page."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
+
+
+@contextmanager
+def turn():
+    """Hold the live turn for a fragment rerun's body; a full run goes at once."""
+    if not polling():
+        yield
+        return
+    check = get_run_yield_check()
+    start = time.monotonic()
+    got = False
+    while not got and time.monotonic() - start < MAX_WAIT_S:
+        got = _turn.acquire(timeout=SLICE_S)
+        if not got and check is not None:
+            check()   # a click's full rerun or a closed session ends the wait
+    now = time.monotonic()
+    with _stats_lock:
+        _stats["turns"] += 1
+        _stats["waited_s"] += now - start
+        _seen[_session_id()] = now
+    c0 = time.thread_time()
+    try:
+        yield
+    finally:
+        if got:
+            _turn.release()
+        with _stats_lock:
+            _stats["cpu_s"] += time.thread_time() - c0
+            if LOG and _stats["turns"] % 100 == 0:
+                _log()
+
+
+def _log():
+    n = _stats["turns"]
+    print(f"charrnn.pace: {n} turns, {1000 * _stats['cpu_s'] / n:.1f} ms CPU and "
+          f"{1000 * _stats['waited_s'] / n:.0f} ms waiting per turn, "
+          f"{len(_seen)} sessions watching", file=sys.stderr, flush=True)
+
+
+def taking_turns(body):
+    """Decorator for a live fragment's body (under st.fragment): `turn`."""
+    @functools.wraps(body)   # the fragment's identity is the page's function
+    def paced(*args, **kwargs):
+        with turn():
+            return body(*args, **kwargs)
+    return paced
+
+
+def _session_id():
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx.session_id if ctx is not None else None
+
+
+def watching() -> int:
+    """Sessions whose live fragments polled in the last SEEN_S seconds."""
+    now = time.monotonic()
+    with _stats_lock:
+        for sid in [s for s, t in _seen.items() if now - t > SEEN_S]:
+            del _seen[sid]
+        return len(_seen)
+
+
+def stats() -> dict:
+    """Turns taken, seconds waited for them and CPU seconds in them, since
+    the server started."""
+    with _stats_lock:
+        return dict(_stats)

@@ -1,0 +1,122 @@
+"""Many sessions polling one run take turns (charrnn/ui/pace.py), and shared
+figures come less often the more sessions watch (charrnn/ui/live.py)."""
+import threading
+import types
+
+import pytest
+
+from charrnn.ui import live, pace
+
+
+class Ended(Exception):
+    """What Streamlit's yield check raises when a waiting run must end."""
+
+
+@pytest.fixture
+def runs(monkeypatch):
+    """Script runs faked per thread: `runs.enter(polling, session)` makes the
+    calling thread a fragment rerun (polling) or a full run of `session`."""
+    local = threading.local()
+    ended = set()
+
+    def ctx(suppress_warning=False):
+        return getattr(local, "ctx", None)
+
+    def check():
+        if local.ctx.session_id in ended:
+            raise Ended()
+
+    monkeypatch.setattr(pace, "get_script_run_ctx", ctx)
+    monkeypatch.setattr(pace, "get_run_yield_check", lambda: check)
+    monkeypatch.setattr(pace, "_seen", {})
+
+    def enter(polling, session="s"):
+        local.ctx = types.SimpleNamespace(session_id=session,
+                                          fragment_ids_this_run=["live"] if polling else None)
+    return types.SimpleNamespace(enter=enter, ended=ended)
+
+
+def crowd(runs, n, polling):
+    """n sessions run a body at once; returns the most bodies seen inside together."""
+    inside, most = [0], [0]
+    lock = threading.Lock()
+    start = threading.Barrier(n)
+
+    def session(i):
+        runs.enter(polling, f"s{i}")
+        start.wait()
+        with pace.turn():
+            with lock:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            threading.Event().wait(0.02)   # a body's work, with the GIL released
+            with lock:
+                inside[0] -= 1
+    threads = [threading.Thread(target=session, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return most[0]
+
+
+def test_polling_sessions_run_their_bodies_one_at_a_time(runs):
+    """A hundred threads in the GIL starved the loop that sends their charts."""
+    assert crowd(runs, 12, polling=True) == pace.TURNS == 1
+    assert pace.watching() == 12
+
+
+def test_a_full_run_does_not_wait_for_a_turn(runs):
+    """A page load or a click is never queued behind other sessions' polling."""
+    assert crowd(runs, 6, polling=False) > 1
+    runs.enter(polling=True, session="poller")
+    with pace.turn():   # a poller holds the turn; a click's run goes straight in
+        got = []
+        t = threading.Thread(target=lambda: (runs.enter(False, "clicker"),
+                                             got.append(pace.polling())))
+        t.start()
+        t.join(5)
+        assert got == [False]
+
+
+def test_a_waiting_run_ends_when_its_session_wants_it_and_leaves_the_turn_free(runs):
+    runs.enter(polling=True, session="holder")
+    outcome = []
+
+    def waiter():
+        runs.enter(polling=True, session="waiter")
+        try:
+            with pace.turn():
+                outcome.append("ran")
+        except Ended:
+            outcome.append("ended")
+    with pace.turn():
+        t = threading.Thread(target=waiter)
+        t.start()
+        runs.ended.add("waiter")   # e.g. its user clicked Stop: a full rerun is due
+        t.join(5)
+        assert outcome == ["ended"]
+    # nothing leaked: the next poller gets the turn at once
+    assert pace._turn.acquire(timeout=0.5)
+    pace._turn.release()
+
+
+def test_shared_figures_come_less_often_when_many_sessions_watch(runs, monkeypatch):
+    """One session: a new frame every FRAME_S; a lecture hall: every MAX_FRAME_S."""
+    import time
+    live._shared.clear()
+    built = []
+
+    def build():
+        built.append(object())
+        return built[-1]
+    live.shared_figure(("k",), 1, build)
+    # the figure is a little more than one frame old and its data changed
+    live._shared[("k",)] = (time.monotonic() - live.FRAME_S - 0.1, 1, built[-1], 0.0)
+    pace._seen.update({f"s{i}": time.monotonic() for i in range(100)})
+    assert live.frame_s() == live.MAX_FRAME_S
+    assert live.shared_figure(("k",), 2, build) == (built[0], 1) and len(built) == 1
+    pace._seen.clear()
+    pace._seen["alone"] = time.monotonic()
+    assert live.frame_s() == live.FRAME_S
+    assert live.shared_figure(("k",), 2, build) == (built[-1], 2) and len(built) == 2
