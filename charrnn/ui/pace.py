@@ -31,7 +31,7 @@ except ImportError:   # pragma: no cover - an older Streamlit
         return None
 
 TURNS = 1            # polling bodies that run at once
-SEEN_S = 5.0         # a session that took a turn this recently is watching
+SEEN_S = 5.0         # a session that asked for a turn this recently is watching
 SLICE_S = 0.1        # a waiting run looks this often whether its session wants it ended
 MAX_WAIT_S = 60.0    # waited longer (a stuck turn?), a run goes on without it
 # a line on stderr every 100 turns (tests/load/ws_watchers.py --keep keeps it)
@@ -40,7 +40,7 @@ LOG = bool(os.environ.get("CHARRNN_PACE_LOG"))
 _turn = threading.Semaphore(TURNS)
 _stats_lock = threading.Lock()
 _stats = {"turns": 0, "waited_s": 0.0, "cpu_s": 0.0}
-_seen: dict = {}     # session id -> when it last took a turn
+_seen: dict = {}     # session id -> when it last asked for a turn
 
 
 def polling() -> bool:
@@ -58,16 +58,16 @@ def turn():
         return
     check = get_run_yield_check()
     start = time.monotonic()
+    with _stats_lock:   # watching: asked for a turn (a starved server serves few)
+        _seen[_session_id()] = start
     got = False
     while not got and time.monotonic() - start < MAX_WAIT_S:
         got = _turn.acquire(timeout=SLICE_S)
         if not got and check is not None:
             check()   # a click's full rerun or a closed session ends the wait
-    now = time.monotonic()
     with _stats_lock:
         _stats["turns"] += 1
-        _stats["waited_s"] += now - start
-        _seen[_session_id()] = now
+        _stats["waited_s"] += time.monotonic() - start
     c0 = time.thread_time()
     try:
         yield
@@ -102,7 +102,7 @@ def _session_id():
 
 
 def watching() -> int:
-    """Sessions whose live fragments polled in the last SEEN_S seconds."""
+    """Sessions whose live fragments asked to poll in the last SEEN_S seconds."""
     now = time.monotonic()
     with _stats_lock:
         for sid in [s for s, t in _seen.items() if now - t > SEEN_S]:
