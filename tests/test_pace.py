@@ -120,3 +120,21 @@ def test_shared_figures_come_less_often_when_many_sessions_watch(runs, monkeypat
     pace._seen["alone"] = time.monotonic()
     assert live.frame_s() == live.FRAME_S
     assert live.shared_figure(("k",), 2, build) == (built[-1], 2) and len(built) == 2
+
+
+def test_a_slow_build_counts_its_wall_time_while_sessions_wait_for_the_turn(runs):
+    """A server that gets a fifth of a core spent most of it building charts:
+    their CPU time was within budget, but every session waited for them."""
+    import time
+
+    def build():
+        time.sleep(0.2)   # a build that waits for the CPU or the GIL as long
+        return object()
+    live._shared.clear()
+    pace._seen["alone"] = time.monotonic()
+    live.shared_figure(("alone",), 1, build)
+    assert live._shared[("alone",)][3] < 0.1   # alone: its CPU time, as before
+    pace._seen.update({f"s{i}": time.monotonic() for i in range(100)})
+    live.shared_figure(("crowd",), 1, build)
+    cost = live._shared[("crowd",)][3]
+    assert cost >= 0.2 and cost / live.BUILD_SHARE > live.MAX_FRAME_S

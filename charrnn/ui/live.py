@@ -56,7 +56,8 @@ def live_fragment(*runs: Run | None, follow: bool = True):
 # tens of milliseconds of Python holding the GIL). A figure is rebuilt when its data
 # changed, by ONE session (the others keep getting the previous one meanwhile),
 # and at most every FRAME_S or BUILD_SHARE of its build's CPU time, so a busy
-# server spends at most that share of a core on each chart.
+# server spends at most that share of a core on each chart (of its time, when
+# other sessions wait for the live turn the build holds: see shared_figure).
 FRAME_S = 0.8
 BUILD_SHARE = 0.1
 # With many sessions watching, each is served in turn (charrnn/ui/pace.py) and
@@ -65,7 +66,7 @@ BUILD_SHARE = 0.1
 FRAME_PER_WATCHER_S = 0.015
 MAX_FRAME_S = 1.5
 _MAX_SHARED = 96
-_shared: OrderedDict = OrderedDict()   # key -> (built at, version, figure, CPU seconds)
+_shared: OrderedDict = OrderedDict()   # key -> (built at, version, figure, cost in s)
 _building: set = set()
 _shared_lock = threading.Lock()
 
@@ -89,9 +90,11 @@ def shared_figure(key: tuple, version, build):
                 return fig, got
         _building.add(key)
     try:
-        c0 = time.thread_time()
+        c0, t0 = time.thread_time(), time.monotonic()
         fig = build()   # never changed after this: its JSON is kept on it (live_plot)
-        cost = time.thread_time() - c0
+        # with other sessions waiting for the live turn (pace.py), a build holds
+        # them all up: its wall time is what it costs the server
+        cost = time.monotonic() - t0 if watching() > 1 else time.thread_time() - c0
     finally:
         with _shared_lock:
             _building.discard(key)
