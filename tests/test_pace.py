@@ -1,11 +1,21 @@
 """Many sessions polling one run take turns (charrnn/ui/pace.py), and shared
 figures come less often the more sessions watch (charrnn/ui/live.py)."""
 import threading
+import time
 import types
 
 import pytest
 
 from charrnn.ui import live, pace
+
+
+def wait_until(pred, timeout=5.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.01)
+    return False
 
 
 class Ended(Exception):
@@ -29,6 +39,7 @@ def runs(monkeypatch):
     monkeypatch.setattr(pace, "get_script_run_ctx", ctx)
     monkeypatch.setattr(pace, "get_run_yield_check", lambda: check)
     monkeypatch.setattr(pace, "_seen", {})
+    monkeypatch.setattr(pace, "_in_line", {})
 
     def enter(polling, session="s"):
         local.ctx = types.SimpleNamespace(session_id=session,
@@ -93,9 +104,11 @@ def test_a_waiting_run_ends_when_its_session_wants_it_and_leaves_the_turn_free(r
     with pace.turn():
         t = threading.Thread(target=waiter)
         t.start()
+        assert wait_until(lambda: "waiter" in pace._in_line)
+        assert pace.watching() == 2   # in line for as long as it takes: watching
         runs.ended.add("waiter")   # e.g. its user clicked Stop: a full rerun is due
         t.join(5)
-        assert outcome == ["ended"]
+        assert outcome == ["ended"] and not pace._in_line
     # nothing leaked: the next poller gets the turn at once
     assert pace._turn.acquire(timeout=0.5)
     pace._turn.release()
@@ -103,7 +116,6 @@ def test_a_waiting_run_ends_when_its_session_wants_it_and_leaves_the_turn_free(r
 
 def test_shared_figures_come_less_often_when_many_sessions_watch(runs, monkeypatch):
     """One session: a new frame every FRAME_S; a lecture hall: every MAX_FRAME_S."""
-    import time
     live._shared.clear()
     built = []
 
@@ -125,7 +137,6 @@ def test_shared_figures_come_less_often_when_many_sessions_watch(runs, monkeypat
 def test_a_slow_build_counts_its_wall_time_while_sessions_wait_for_the_turn(runs):
     """A server that gets a fifth of a core spent most of it building charts:
     their CPU time was within budget, but every session waited for them."""
-    import time
 
     def build():
         time.sleep(0.2)   # a build that waits for the CPU or the GIL as long

@@ -31,7 +31,7 @@ except ImportError:   # pragma: no cover - an older Streamlit
         return None
 
 TURNS = 1            # polling bodies that run at once
-SEEN_S = 5.0         # a session that asked for a turn this recently is watching
+SEEN_S = 5.0         # a session in line for a turn, or in it this recently, is watching
 SLICE_S = 0.1        # a waiting run looks this often whether its session wants it ended
 MAX_WAIT_S = 60.0    # waited longer (a stuck turn?), a run goes on without it
 # a line on stderr every 100 turns (tests/load/ws_watchers.py --keep keeps it)
@@ -40,7 +40,8 @@ LOG = bool(os.environ.get("CHARRNN_PACE_LOG"))
 _turn = threading.Semaphore(TURNS)
 _stats_lock = threading.Lock()
 _stats = {"turns": 0, "waited_s": 0.0, "cpu_s": 0.0}
-_seen: dict = {}     # session id -> when it last asked for a turn
+_seen: dict = {}     # session id -> when it last left the line for a turn
+_in_line: dict = {}  # session id -> its runs waiting for a turn now
 
 
 def polling() -> bool:
@@ -57,17 +58,24 @@ def turn():
         yield
         return
     check = get_run_yield_check()
+    sid = _session_id()
     start = time.monotonic()
-    with _stats_lock:   # watching: asked for a turn (a starved server serves few)
-        _seen[_session_id()] = start
+    with _stats_lock:   # watching while in line, however long (a starved server)
+        _in_line[sid] = _in_line.get(sid, 0) + 1
     got = False
-    while not got and time.monotonic() - start < MAX_WAIT_S:
-        got = _turn.acquire(timeout=SLICE_S)
-        if not got and check is not None:
-            check()   # a click's full rerun or a closed session ends the wait
-    with _stats_lock:
-        _stats["turns"] += 1
-        _stats["waited_s"] += time.monotonic() - start
+    try:
+        while not got and time.monotonic() - start < MAX_WAIT_S:
+            got = _turn.acquire(timeout=SLICE_S)
+            if not got and check is not None:
+                check()   # a click's full rerun or a closed session ends the wait
+    finally:
+        with _stats_lock:
+            _in_line[sid] -= 1
+            if not _in_line[sid]:
+                del _in_line[sid]
+            _seen[sid] = time.monotonic()
+            _stats["turns"] += got
+            _stats["waited_s"] += time.monotonic() - start
     c0 = time.thread_time()
     try:
         yield
@@ -76,7 +84,7 @@ def turn():
             _turn.release()
         with _stats_lock:
             _stats["cpu_s"] += time.thread_time() - c0
-            if LOG and _stats["turns"] % 100 == 0:
+            if LOG and got and _stats["turns"] % 100 == 0:
                 _log()
 
 
@@ -84,7 +92,8 @@ def _log():
     n = _stats["turns"]
     print(f"charrnn.pace: {n} turns, {1000 * _stats['cpu_s'] / n:.1f} ms CPU and "
           f"{1000 * _stats['waited_s'] / n:.0f} ms waiting per turn, "
-          f"{len(_seen)} sessions watching", file=sys.stderr, flush=True)
+          f"{len(_seen.keys() | _in_line.keys())} sessions watching", file=sys.stderr,
+          flush=True)
 
 
 def taking_turns(body):
@@ -102,12 +111,13 @@ def _session_id():
 
 
 def watching() -> int:
-    """Sessions whose live fragments asked to poll in the last SEEN_S seconds."""
+    """Sessions whose live fragments wait for a turn, or had one in the last
+    SEEN_S seconds."""
     now = time.monotonic()
     with _stats_lock:
         for sid in [s for s, t in _seen.items() if now - t > SEEN_S]:
             del _seen[sid]
-        return len(_seen)
+        return len(_seen.keys() | _in_line.keys())
 
 
 def stats() -> dict:
