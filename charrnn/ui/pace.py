@@ -32,7 +32,7 @@ except ImportError:   # pragma: no cover - an older Streamlit
 
 TURNS = 1            # polling bodies that run at once
 SEEN_S = 5.0         # a session in line for a turn, or in it this recently, is watching
-SLICE_S = 0.1        # a waiting run looks this often whether its session wants it ended
+SLICE_S = 0.5        # a waiting run looks this often whether its session wants it ended
 MAX_WAIT_S = 60.0    # waited longer (a stuck turn?), a run goes on without it
 # a line on stderr every 100 turns (tests/load/ws_watchers.py --keep keeps it)
 LOG = bool(os.environ.get("CHARRNN_PACE_LOG"))

@@ -51,7 +51,12 @@ charrnn/worker.py) and of this client process; the answer time of GET
 component, or a plotly_chart), the median /
 p90 seconds between them and the longest wait (including the window's ends);
 bytes received by all watchers per second (websocket message payloads; the
-server negotiates no compression).
+server negotiates no compression); script runs that ended per second, all
+watchers together, and the share of them "cut" (their script_finished came
+as FINISHED_EARLY_FOR_RERUN: the session's next run started before the
+server had sent it, so Streamlit dropped what of it was still unsent).
+`--keep` keeps the server's log (with CHARRNN_PACE_LOG=1 in the environment
+the server writes a line every 100 live turns: charrnn/ui/pace.py).
 """
 from __future__ import annotations
 
