@@ -101,9 +101,12 @@ class Run:
                 self._ctl.resume()
 
     def step(self):
-        """Advance by one minibatch while paused."""
-        if self.status == "paused":
-            self._ctl.step()
+        """Advance by one minibatch while paused. Under the lock: a Resume from
+        another browser between the check and the step left a thread-mode
+        run blocked after one step while it said "running"."""
+        with self._lock:
+            if self.status == "paused":
+                self._ctl.step()
 
     def stop(self):
         with self._lock:

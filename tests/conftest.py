@@ -26,3 +26,10 @@ def registry(tmp_path, monkeypatch):
     reg.stop_all()
     st.cache_resource.clear()
     reset_registry()
+
+
+@pytest.fixture(params=["process", "thread"])
+def mode(request, monkeypatch):
+    """Each worker mode in turn: a process per run (the server's default) or a thread."""
+    monkeypatch.setenv("CHARRNN_WORKER", request.param)
+    return request.param

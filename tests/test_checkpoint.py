@@ -13,29 +13,13 @@ import numpy as np
 import pytest
 
 from charrnn import checkpoint, train
-from charrnn.config import RunConfig
 from charrnn.events import Epoch, Sample, Step
 from charrnn.i18n import t
 from charrnn.runs import Registry
 from charrnn.train import Trainer
+from tests.helpers import small, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def small(**kw):
-    base = dict(num_hiddens=32, batch_size=4, num_steps=8, max_tokens=3000,
-                num_epochs=12, snapshot_every=5)
-    base.update(kw)
-    return RunConfig(**base).validate()
-
-
-def wait_for(pred, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def losses(cfg, resume=None, stop_at=None):
@@ -75,12 +59,6 @@ def test_a_checkpoint_at_every_epochs_end_and_every_30_seconds_within_one(monkey
     assert len(made) == len(whole) + 4
 
 
-@pytest.fixture(params=["process", "thread"])
-def mode(request, monkeypatch):
-    monkeypatch.setenv("CHARRNN_WORKER", request.param)
-    return request.param
-
-
 def test_a_stopped_run_resumes_where_it_stopped(tmp_path, mode):
     reg = Registry(tmp_path / "runs")
     cfg = small()
@@ -111,7 +89,6 @@ def test_a_stopped_run_resumes_where_it_stopped(tmp_path, mode):
 
 SERVER = """
 import sys, time
-from charrnn.config import RunConfig
 from charrnn.events import Epoch, Sample, Step
 from charrnn.runs import Registry
 reg = Registry(sys.argv[1])

@@ -10,6 +10,7 @@ the mark can be removed then.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import pickle
@@ -30,32 +31,17 @@ from charrnn.config import LIMITS, ConfigError, RunConfig
 from charrnn.data import MAX_CORPUS_BYTES, CorpusError
 from charrnn.runs import Registry
 from charrnn.ui.core import reset_registry
+from tests import helpers
 from tests.charts import array, figures
+from tests.helpers import blocked_at, finish, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "tests" / "ui_entry" / "app.py")
-SMALL = dict(num_hiddens=16, batch_size=4, num_steps=8, max_tokens=3000, snapshot_every=3)
 PAGES = ("train", "hidden_state", "gradients", "generate", "unrolled", "compare", "sweep")
 
 
 # ----------------------------------------------------------------- helpers
-def small(**kw) -> RunConfig:
-    return RunConfig(**{**SMALL, "num_epochs": 2, **kw}).validate()
-
-
-def wait_for(pred, timeout=30.0, interval=0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(interval)
-    return bool(pred())
-
-
-def finish(run, timeout=60):
-    assert wait_for(lambda: not run.is_active, timeout), f"{run.id} is still {run.status}"
-    run.join(10)  # files are written as the thread ends
-    return run
+small = functools.partial(helpers.small, num_hiddens=16, num_epochs=2, snapshot_every=3)
 
 
 @pytest.fixture
@@ -490,13 +476,20 @@ def _in_limits(cfg: RunConfig):
 
 @pytest.mark.parametrize("value", ["-5", "nan", "abc", "99999999999999999999", "<script>"])
 def test_bad_numbers_in_the_url_never_reach_a_run(registry, value):
+    """Each bad value is named in a warning and replaced by its default: Start
+    trains the defaults, never the value nor a clamped one."""
     at = app(query={name: value for name in URL_BOUND})
-    assert not at.exception
+    warned = " ".join(w.value for w in at.warning)
+    assert [n for n in URL_BOUND if f"{n}={value}" not in warned] == [], warned
     at.button(key="start").click().run()
     assert not at.exception
-    for run in registry.list():
-        _in_limits(run.config)
-        run.stop()
+    runs = registry.list()
+    assert len(runs) == 1, errors(at)
+    runs[0].stop()
+    _in_limits(runs[0].config)
+    default = RunConfig()
+    assert {n: getattr(runs[0].config, n) for n in URL_BOUND} == \
+        {n: getattr(default, n) for n in URL_BOUND}
 
 
 @pytest.mark.parametrize("value", ["inf", "-inf", "1e400"])
@@ -702,7 +695,10 @@ def test_run_names_cannot_escape_the_runs_folder(registry, root, tmp_path):
     assert not at.exception
 
 
-def test_a_foreign_meta_with_odd_fields_does_not_break_pages(root, template):
+def test_a_foreign_meta_with_odd_fields_still_shows_its_run(root, template):
+    """A meta.json another tool wrote (a list for a name, a word for a date, a
+    status the app does not know) costs the run nothing: it is listed, named,
+    drawn with all its steps and compared, as stopped."""
     shutil.copytree(template, root / "good-run")
     foreign = root / "foreign-run"
     shutil.copytree(template, foreign)
@@ -711,8 +707,22 @@ def test_a_foreign_meta_with_odd_fields_does_not_break_pages(root, template):
     (foreign / "meta.json").write_text(json.dumps(meta))
     reset_registry()
     try:
-        for page in ("train", "compare"):
-            app(page)
+        from charrnn.ui.core import get_registry
+        reg = get_registry()
+        run = reg.get("foreign-run")
+        assert run is not None and reg.problems == [], reg.problems
+        assert run.status == "stopped" and run.name == "['not', 'a', 'name']"
+        n = run.log.num_steps_logged
+        assert n > 0 and run.model() is not None
+        at = app("train", query={"run": "foreign-run"})
+        picker = at.selectbox(key="run")
+        assert picker.value == "foreign-run" and len(picker.options) == 2   # both listed
+        assert run.name in texts(at) and "stopped" in texts(at)
+        xs = [array(tr.get("x")) for spec in figures(at) for tr in spec["data"]]
+        assert any(len(x) and x[-1] == n for x in xs), [x[-1:] for x in xs]
+        at = app("compare", query={"runs": "good-run,foreign-run"})
+        [table] = [df.value.to_string() for df in at.dataframe if "open" in df.value.columns]
+        assert "?run=foreign-run" in table and "?run=good-run" in table
     finally:
         reset_registry()
 
@@ -736,8 +746,8 @@ def test_stop_during_an_epoch(reg):
     assert again.status == "stopped" and again.log.num_steps_logged == n
 
 
-def test_pause_resume_fifty_times_quickly_and_step_while_paused(reg):
-    run = reg.create(small(num_epochs=100_000))
+def test_pause_resume_fifty_times_quickly_and_step_while_paused(mode, reg):
+    run = reg.create(small(num_epochs=100_000, max_tokens=-1))   # epochs longer than this
     assert wait_for(lambda: run.log.num_steps_logged >= 3)
     t0 = time.monotonic()
     for _ in range(50):
@@ -757,20 +767,21 @@ def test_pause_resume_fifty_times_quickly_and_step_while_paused(reg):
         t.start()
     for t in threads:
         t.join(10)
+    run.resume()   # whatever the clicks left, Resume trains on
+    m = run.log.num_steps_logged
+    assert wait_for(lambda: run.log.num_steps_logged > m + 5, 20), "Resume did not resume"
     run.pause()
-    assert wait_for(lambda: run.status == "paused")
-    time.sleep(0.3)
+    assert wait_for(lambda: blocked_at(run) is not None, 30), "the worker never paused"
     n = run.log.num_steps_logged
     for k in range(1, 4):
         run.step()
-        assert wait_for(lambda: run.log.num_steps_logged == n + k, 10)
-        time.sleep(0.25)
-        assert run.log.num_steps_logged == n + k and run.status == "paused"
-    run.resume()
-    assert wait_for(lambda: run.log.num_steps_logged > n + 10, 20)
+        assert wait_for(lambda: blocked_at(run) == n + k, 30), (run.log.num_steps_logged, n + k)
+        assert run.status == "paused"
     run.stop()
-    run.join(10)
-    assert not run._thread.is_alive() and run.status == "stopped"
+    run.join(20)
+    # stopped while paused: the log holds what it had at the pause and the three steps
+    assert run.status == "stopped" and run.log.num_steps_logged == n + 3
+    assert not run._thread.is_alive()
     assert not [t for t in threading.enumerate() if t.name == f"train-{run.id}"]
 
 

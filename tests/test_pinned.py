@@ -3,34 +3,21 @@ when the rule it names changes (a threshold, a strict or non-strict
 comparison, a count, an order)."""
 from __future__ import annotations
 
+import functools
 import math
-import time
 
-import numpy as np
 import pytest
 import torch
 
-from charrnn import train
-from charrnn.config import RunConfig
 from charrnn.data import Vocab
 from charrnn.events import End, Step
 from charrnn.runs import Registry
 from charrnn.train import DIVERGE_FACTOR, DIVERGE_STEPS, Trainer, grad_clipping
+from tests import helpers
+from tests.helpers import blocked_at, wait_for
 
 
-def small(**kw):
-    base = dict(num_hiddens=16, batch_size=4, num_steps=8, max_tokens=800, num_epochs=1)
-    base.update(kw)
-    return RunConfig(**base).validate()
-
-
-def wait_for(pred, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return False
+small = functools.partial(helpers.small, num_hiddens=16, max_tokens=800, num_epochs=1)
 
 
 # ------------------------------------------------------------------ clipping
@@ -98,24 +85,18 @@ def test_a_non_finite_loss_or_norm_ends_the_run_at_once():
 
 
 # --------------------------------------------------------------------- Step
-@pytest.mark.parametrize("mode", ["process", "thread"])
-def test_step_trains_exactly_one_minibatch_then_waits(tmp_path, monkeypatch, mode):
-    """Proof without sleeps: a blocked trainer checkpoints where it stands, so
-    "the checkpoint is at the last logged step" means it is waiting there."""
-    monkeypatch.setenv("CHARRNN_WORKER", mode)
+def test_step_trains_exactly_one_minibatch_then_waits(tmp_path, mode):
+    """Proof without sleeps: a blocked trainer checkpoints where it stands
+    (tests.helpers.blocked_at), so it is waiting at the step it says."""
     reg = Registry(tmp_path / "runs")
     run = reg.create(small(num_epochs=2, max_tokens=-1, num_hiddens=32))   # a long epoch
-
-    def waiting_at(n=None):
-        ck, logged = run.checkpoint, run.log.num_steps_logged
-        return ck is not None and ck["step"] == logged and (n is None or logged == n)
     assert wait_for(lambda: run.log.num_steps_logged >= 3)
     run.pause()
-    assert wait_for(waiting_at)
+    assert wait_for(lambda: blocked_at(run) is not None)
     n = run.log.num_steps_logged
     for k in (1, 2, 3):
         run.step()
-        assert wait_for(lambda: waiting_at(n + k)), (run.log.num_steps_logged, n + k)
+        assert wait_for(lambda: blocked_at(run) == n + k), (run.log.num_steps_logged, n + k)
         assert run.status == "paused"
     steps = run.log.step_columns()["step"]
     assert list(steps[-4:]) == [n, n + 1, n + 2, n + 3]

@@ -1,29 +1,16 @@
 """Runs in the background: controls, failures, the registry, the disk."""
-import time
+import functools
 from pathlib import Path
 
 import pytest
 import torch
 
-from charrnn import store
-from charrnn.config import RunConfig
+from charrnn import checkpoint, store
 from charrnn.runs import Registry
+from tests import helpers
+from tests.helpers import blocked_at, wait_for
 
-
-def small(**kw):
-    base = dict(num_hiddens=32, batch_size=4, num_steps=8, max_tokens=3000,
-                num_epochs=400, snapshot_every=5)
-    base.update(kw)
-    return RunConfig(**base).validate()
-
-
-def wait_for(pred, timeout=30):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
+small = functools.partial(helpers.small, num_epochs=400)
 
 
 @pytest.fixture
@@ -33,23 +20,24 @@ def reg(tmp_path):
     r.stop_all()
 
 
-def test_pause_stops_the_steps_and_step_advances_exactly_one(reg):
-    run = reg.create(small())
+def test_pause_stops_the_steps_and_step_advances_exactly_one(mode, reg):
+    """No sleep stands in for "nothing happened": a run stopped while paused
+    has trained, in its log, exactly what it had when the worker said it was
+    waiting (tests.helpers.blocked_at), plus one minibatch a Step."""
+    run = reg.create(small(max_tokens=-1))   # an epoch longer than the test
     assert wait_for(lambda: run.log.num_steps_logged >= 5)
     run.pause()
-    time.sleep(0.3)
+    assert run.status == "paused"
+    assert wait_for(lambda: blocked_at(run) is not None, 30), "the worker never paused"
     n = run.log.num_steps_logged
-    time.sleep(0.5)
-    assert run.log.num_steps_logged == n and run.status == "paused"
     run.step()
-    assert wait_for(lambda: run.log.num_steps_logged == n + 1)
-    time.sleep(0.4)
-    assert run.log.num_steps_logged == n + 1
-    run.resume()
-    assert wait_for(lambda: run.log.num_steps_logged > n + 5)
+    assert wait_for(lambda: blocked_at(run) == n + 1, 30), (run.log.num_steps_logged, n + 1)
+    assert run.status == "paused"
     run.stop()
-    run.join(10)
-    assert run.status == "stopped" and "Stopped at step" in run.message
+    run.join(20)
+    assert run.status == "stopped" and run.message == f"Stopped at step {n + 1}."
+    assert list(run.log.step_columns()["step"][-2:]) == [n, n + 1]   # and not one more
+    assert run.log.num_steps_logged == n + 1
 
 
 def test_runs_over_the_cap_queue_then_start(reg):
@@ -103,16 +91,34 @@ def test_an_error_inside_the_worker_process_becomes_failed(reg, tmp_path):
     assert run.worker == "process" and "Traceback" in run.traceback
 
 
-def test_live_weights_reach_the_server_while_the_worker_trains(reg):
+def test_live_weights_reach_the_server_while_the_worker_trains(mode, reg):
+    """The Generate page samples from run.model(): while training it moves
+    on, and paused it is the model of the step the run waits at."""
     run = reg.create(small(num_epochs=100_000))
-    assert wait_for(lambda: run.log.epochs.n >= 3 and run._weights is not None)
+    assert wait_for(lambda: run.log.epochs.n >= 3 and run.model() is not None)
     first = run.model().params[1].clone()
     assert wait_for(lambda: not torch.equal(run.model().params[1], first), 10)
+    run.stop()
+    run.join(20)
+    run = reg.create(small(max_tokens=-1))   # no epoch's checkpoint is taken for the pause's
+    assert wait_for(lambda: run.log.num_steps_logged >= 5)
     run.pause()
-    time.sleep(0.5)  # pausing sends the weights as they are now
-    paused = run.model().params[1].clone()
-    time.sleep(0.5)
-    assert torch.equal(run.model().params[1], paused)
+    assert wait_for(lambda: blocked_at(run) is not None, 30), "the worker never paused"
+    n = run.log.num_steps_logged
+
+    def on_disk():   # the checkpoint file: the trainer's own weights at its step
+        return checkpoint.read_resume(run.folder) or {"step": None}
+
+    def same(model, weights):
+        return all(torch.equal(model.state_dict()[k], v) for k, v in weights.items())
+    assert wait_for(lambda: on_disk()["step"] == n)
+    paused = on_disk()["weights"]
+    assert wait_for(lambda: same(run.model(), paused), 10)
+    run.step()
+    assert wait_for(lambda: blocked_at(run) == n + 1, 30)
+    assert wait_for(lambda: on_disk()["step"] == n + 1)
+    stepped = on_disk()["weights"]
+    assert not same(run.model(), paused) and same(run.model(), stepped)
 
 
 def test_bad_corpus_fails_with_its_message(reg):
@@ -220,7 +226,6 @@ def test_workers_do_not_outlive_a_killed_server(tmp_path):
     import sys
     script = f"""
 import sys, time
-from charrnn.config import RunConfig
 from charrnn.runs import Registry
 reg = Registry({str(tmp_path / 'runs')!r}, max_active=2)
 cfg = RunConfig(num_hiddens=32, batch_size=4, num_steps=8, max_tokens=3000,

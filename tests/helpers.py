@@ -1,0 +1,44 @@
+"""What many test files need: a tiny run's settings, waiting for a condition,
+waiting for a run to end."""
+from __future__ import annotations
+
+import time
+
+from charrnn.config import RunConfig
+
+
+def small(num_hiddens=32, max_tokens=3000, num_epochs=12, snapshot_every=5,
+          **kw) -> RunConfig:
+    """A run of d2l's model small enough to train an epoch in well under a second."""
+    return RunConfig(**{"num_hiddens": num_hiddens, "batch_size": 4, "num_steps": 8,
+                        "max_tokens": max_tokens, "num_epochs": num_epochs,
+                        "snapshot_every": snapshot_every, **kw}).validate()
+
+
+def wait_for(pred, timeout=60.0, interval=0.02) -> bool:
+    """Poll `pred` until it is true (True) or `timeout` seconds pass (False)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(interval)
+    return bool(pred())
+
+
+def finish(run, timeout=60):
+    """Wait until `run` has ended (any way) and its files are written."""
+    assert wait_for(lambda: not run.is_active, timeout), f"{run.id} is still {run.status}"
+    run.join(10)  # files are written as the thread ends
+    return run
+
+
+def blocked_at(run) -> int | None:
+    """The step at which a paused run's trainer is waiting, else None.
+
+    A trainer that blocks (paused, or after a granted step) first checkpoints
+    where it stands, so a checkpoint at the last logged step is the worker's
+    acknowledgement, in either worker mode. Other checkpoints come at an
+    epoch's end and every 30 s: give the run an epoch longer than the test
+    (max_tokens=-1) so that none of those is taken for one."""
+    ck, logged = run.checkpoint, run.log.num_steps_logged
+    return logged if ck is not None and ck["step"] == logged else None
