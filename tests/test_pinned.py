@@ -98,10 +98,10 @@ def test_step_trains_exactly_one_minibatch_then_waits(tmp_path, mode):
         run.step()
         assert wait_for(lambda: blocked_at(run) == n + k), (run.log.num_steps_logged, n + k)
         assert run.status == "paused"
-    steps = run.log.step_columns()["step"]
-    assert list(steps[-4:]) == [n, n + 1, n + 2, n + 3]
-    run.resume()
-    assert wait_for(lambda: run.log.num_steps_logged > n + 10)
+    run.stop()   # stopped while it waits: its log is all it trained
+    run.join(20)
+    assert run.status == "stopped" and run.log.num_steps_logged == n + 3
+    assert list(run.log.step_columns()["step"][-4:]) == [n, n + 1, n + 2, n + 3]
     reg.stop_all()
 
 
