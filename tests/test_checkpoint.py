@@ -89,6 +89,7 @@ def test_a_stopped_run_resumes_where_it_stopped(tmp_path, mode):
 
 SERVER = """
 import sys, time
+from charrnn.config import RunConfig
 from charrnn.events import Epoch, Sample, Step
 from charrnn.runs import Registry
 reg = Registry(sys.argv[1])

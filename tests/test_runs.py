@@ -226,6 +226,7 @@ def test_workers_do_not_outlive_a_killed_server(tmp_path):
     import sys
     script = f"""
 import sys, time
+from charrnn.config import RunConfig
 from charrnn.runs import Registry
 reg = Registry({str(tmp_path / 'runs')!r}, max_active=2)
 cfg = RunConfig(num_hiddens=32, batch_size=4, num_steps=8, max_tokens=3000,
