@@ -173,8 +173,7 @@ def test_a_checkpoint_rewrites_only_the_files_that_changed(tmp_path):
     thinned snapshot's file goes, with the index rewritten."""
     from charrnn import store
     from charrnn.log import RunLog
-    cfg = RunConfig(num_hiddens=32, batch_size=4, num_steps=8, max_tokens=3000,
-                    num_epochs=2, snapshot_every=5).validate()
+    cfg = small(num_epochs=2)
     trainer = Trainer(cfg)
     log = RunLog(trainer.model.param_names, cfg.num_steps)
     made = []
