@@ -361,11 +361,11 @@ def test_a_shared_figure_is_rebuilt_when_its_data_changes():
 
 def test_a_frozen_chart_keeps_its_figure_while_a_followed_one_moves_on(registry,
                                                                        monkeypatch):
-    # A followed chart is rebuilt at most every max(FRAME_S, 10x its build's CPU
-    # time) (tested above): on a loaded machine one build can take over
-    # FRAME_S / 10, so a wait of FRAME_S did not always let it move. Here every
+    # A followed chart is rebuilt at most every max(frame_s(), 10x its build's
+    # cost) (tested above): on a loaded machine one build can cost over a tenth
+    # of a frame, so a wait of FRAME_S did not always let it move. Here every
     # new step is a new frame.
-    monkeypatch.setattr(live, "FRAME_S", 0.0)
+    monkeypatch.setattr(live, "frame_s", lambda: 0.0)
     monkeypatch.setattr(live, "BUILD_SHARE", float("inf"))
     run = registry.create(RunConfig(**{**SMALL, "num_epochs": 5000}).validate())
     try:
