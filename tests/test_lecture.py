@@ -90,3 +90,23 @@ def test_the_d2l_example_shows_only_its_own_numbers(registry):
         at.button(key="unr_step").click().run()
     text = " ".join(m.value for m in at.markdown)
     assert "0.01" not in text and f"{run.log.last_step()['grad_norm']:.4g}" not in text
+
+
+def test_unrolled_page_in_presentation_mode_has_no_two_buttons_alike(registry):
+    """The strip's Step (one minibatch of the run) and the diagram's step (one
+    phase) sit on one projector screen: no two buttons share a label, in
+    either language."""
+    run = registry.create(RunConfig(**{**SMALL, "num_epochs": 100_000}).validate())
+    assert wait_for(lambda: run.log.num_steps_logged > 3, 60), run.message
+    run.pause()
+    for lang in ("en", "zh"):
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.query_params.update({"lang": lang, "present": "1"})
+        at.run()
+        at.switch_page("../../pages/unrolled.py").run()
+        assert not at.exception, at.exception
+        labels = [b.label for b in at.button]
+        assert t("app.ctl.step", lang) in labels and t("unr.forward", lang) in labels, labels
+        twice = sorted({x for x in labels if labels.count(x) > 1})
+        assert not twice, f"{lang}: buttons share a label: {twice}"
+    run.stop()

@@ -139,9 +139,9 @@ class Stepper:
 
 
 def buttons(stepper: Stepper, where):
-    """Back, Play / Pause, Step."""
+    """Previous phase, Play / Hold, Next phase (named apart from the run's Step minibatch)."""
     n = len(stepper.phases)
-    where.button(tr("unr.back"), icon=":material/skip_previous:", key="unr_back",
+    where.button(tr("unr.back"), icon=":material/arrow_back:", key="unr_back",
                  disabled=stepper.pos == 0, on_click=stepper.back)
     if stepper.playing:
         where.button(tr("unr.pause"), icon=":material/pause:", key="unr_pause",
@@ -149,7 +149,7 @@ def buttons(stepper: Stepper, where):
     else:
         where.button(tr("unr.play"), icon=":material/play_arrow:", key="unr_play",
                      on_click=stepper.play, type="primary")
-    where.button(tr("unr.forward"), icon=":material/skip_next:", key="unr_step",
+    where.button(tr("unr.forward"), icon=":material/arrow_forward:", key="unr_step",
                  disabled=stepper.pos == n - 1, on_click=stepper.next)
 
 
@@ -167,7 +167,7 @@ def _slid(key_name):
 
 
 def phase_bar(stepper: Stepper, present: bool):
-    """One row: Step back, Play / Hold, Step and the phase slider (its value
+    """One row: Previous phase, Play / Hold, Next phase and the phase slider (its value
     names the phase); then the phase's sentence."""
     ph = stepper.phases
     row = st.container(horizontal=True, vertical_alignment="center", key="unr_steps")
