@@ -76,7 +76,8 @@ def view():
     ui.chart("g_hist", lambda: F.grad_norm_figure(
         steps["step"], steps["grad_norm"], steps["grad_norm_clipped"],
         steps["clipped"] > 0.5, run.config.theta, smooth=smooth, lang=lang,
-        present=present, uirevision=run.id, **lecture.grad_marks(run)), sig, n,
+        present=present, uirevision=run.id, legend_width=1100 if present else 450,
+        **lecture.grad_marks(run)), sig, n,
         fit=1.0 if present else None)
     if present:
         smoothing()

@@ -119,7 +119,8 @@ def live():
         ui.chart("gradnorm", lambda: F.grad_norm_figure(
             steps["step"], steps["grad_norm"], steps["grad_norm_clipped"],
             steps["clipped"] > 0.5, run.config.theta, lang=lang, present=present,
-            uirevision=run.id, **lecture.grad_marks(run)), sig, n_steps,
+            uirevision=run.id, legend_width=600 if present else 450,
+            **lecture.grad_marks(run)), sig, n_steps,
             fit=1.0 if present else None)
 
     if present:   # the lesson's chart on the first screen, the perplexity beside it

@@ -90,11 +90,12 @@ def sizes(present: bool) -> dict:
 
 def layout(fig: go.Figure, *, title: str, lang: str, present: bool,
            uirevision, x_title=None, y_title=None, log_y=False,
-           subtitle=None, height=None, legend=True) -> go.Figure:
-    """The look every chart shares: template, fonts, margins, grid, legend."""
+           subtitle=None, height=None, legend=True, legend_width: int = 450) -> go.Figure:
+    """The look every chart shares: template, fonts, margins, grid, legend.
+    `legend_width`: how wide the plot will be drawn (its legend's rows)."""
     st = sizes(present)
-    legend_h = _legend_height(fig, present) if legend else 0
-    one_row = int(st["font"] * 1.7) + 8
+    legend_h = _legend_height(fig, present, legend_width) if legend else 0
+    one_row = int(_legend_font(present) * 1.7) + 8
     fig.update_layout(
         template="plotly_white",
         # a legend of several rows adds height instead of squeezing the plot
@@ -107,11 +108,11 @@ def layout(fig: go.Figure, *, title: str, lang: str, present: bool,
                                  font=dict(size=st["font"], color=st["text"]))),
         margin=dict(l=70 if not present else 100, r=30,
                     b=(60 if not present else 90) + legend_h,
-                    t=(100 if subtitle else 70) + (30 if present else 0)),
+                    t=(100 if subtitle else 70) + (10 if present else 0)),
         showlegend=legend,
         # below the plot, so it never collides with the title and subtitle
         legend=dict(orientation="h", x=0, xanchor="left", yref="container", y=0.005,
-                    yanchor="bottom", font=dict(size=st["font"])),
+                    yanchor="bottom", font=dict(size=_legend_font(present))),
         hoverlabel=dict(font=dict(size=st["font"])),
         uirevision=uirevision,
     )
@@ -153,6 +154,12 @@ def _primary_y(fig: go.Figure) -> np.ndarray:
     return ys[np.isfinite(ys) & (ys > 0)]
 
 
+def _legend_font(present: bool) -> int:
+    """A projector's legend a little smaller than its axes: its rows take the
+    height the plot needs on a 720p screen."""
+    return round(sizes(present)["font"] * (0.82 if present else 1))
+
+
 def _legend_height(fig: go.Figure, present: bool, width: int = 450) -> int:
     """Pixels a horizontal legend needs, assuming a plot only `width` px wide
     (pages put some charts in half-width columns).
@@ -160,7 +167,7 @@ def _legend_height(fig: go.Figure, present: bool, width: int = 450) -> int:
     Plotly does not reserve margin for a legend placed in container
     coordinates, so estimate the number of rows (CJK glyphs are wider).
     """
-    font = sizes(present)["font"]
+    font = _legend_font(present)
     names = [d.name for d in fig.data if d.name and d.showlegend is not False]
     if not names:
         return 0

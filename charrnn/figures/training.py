@@ -70,7 +70,8 @@ def grad_norm_figure(steps, norm_before, norm_after, clipped, theta, *,
                      smooth: float | None = None, lang: str = "en",
                      present: bool = False, uirevision: str | None = None,
                      reference_theta: float | None = None,
-                     diverged: tuple[int, str] | None = None) -> go.Figure:
+                     diverged: tuple[int, str] | None = None,
+                     legend_width: int = 450) -> go.Figure:
     """Gradient L2 norm per step before and after clipping, on a log y axis.
 
     Marks the clipped steps on the before-curve, draws theta as a dashed
@@ -80,6 +81,7 @@ def grad_norm_figure(steps, norm_before, norm_after, clipped, theta, *,
     visible and a rolling max envelope keeps the spikes in view.
     Clipping off, `reference_theta` (the clipped preset's) is drawn as a grey
     reference line; `diverged` = (step, why) marks where the run diverged.
+    `legend_width`: the plot's width on the page (its legend's rows).
     """
     st = sizes(present)
     steps = np.asarray(steps)
@@ -113,33 +115,37 @@ def grad_norm_figure(steps, norm_before, norm_after, clipped, theta, *,
                 mode="lines", name=t("fig.grad.reference", lang, theta=reference_theta),
                 hoverinfo="skip", line=dict(color=MUTED, width=st["line"], dash="dash")))
     if diverged is not None:
-        _mark_divergence(fig, steps, before, diverged, st, lang)
+        _mark_divergence(fig, steps, before, diverged, st, lang, present)
     layout(fig, title=t("fig.grad.title", lang), lang=lang, present=present,
            uirevision=uirevision, x_title=t("fig.axis.step", lang),
            y_title=t("fig.grad.y", lang), log_y=True, subtitle=subtitle,
-           height=(460 if not present else 600))
+           height=(460 if not present else 600), legend_width=legend_width)
     if clipping_on:  # after layout, which would restyle this axis like the others
         _rate_axis(fig, st, lang)
     return fig
 
 
-def _mark_divergence(fig, steps, before, diverged, st, lang):
+def _mark_divergence(fig, steps, before, diverged, st, lang, present=False):
     """A cross at the largest finite norm up to the step the run diverged at,
-    and a dotted vertical line there labelled with where and why."""
+    and a dotted vertical line there labelled with where and why (on a
+    projector only there: a legend row would take the plot's height)."""
     step, why = diverged
     label = t("fig.grad.diverged", lang, step=step)
     finite = (steps <= step) & np.isfinite(before) & (before > 0)
+    anchor = step
     if finite.any():
         i = int(np.flatnonzero(finite)[np.argmax(before[finite])])
         fig.add_trace(go.Scatter(
-            x=[steps[i]], y=[before[i]], mode="markers", name=label,
+            x=[steps[i]], y=[before[i]], mode="markers", name=label, showlegend=not present,
             marker=dict(symbol="x-thin", size=st["marker"] * 3, color=BLACK,
                         line=dict(width=st["line"] + 1, color=BLACK)),
             hovertemplate=f"{label}<br>{why}<extra></extra>"))
+        anchor = steps[i]
     fig.add_shape(type="line", xref="x", x0=step, x1=step, yref="paper", y0=0, y1=1,
                   line=dict(color=BLACK, width=st["line"], dash="dot"), layer="above")
-    fig.add_annotation(xref="x", x=step, xanchor="right", yref="paper", y=0.98,
-                       yanchor="top", showarrow=False, align="right",
+    # left of the cross (at the top, just before the line): neither hides the other
+    fig.add_annotation(xref="x", x=anchor, xanchor="right", xshift=-2.5 * st["marker"],
+                       yref="paper", y=0.98, yanchor="top", showarrow=False, align="right",
                        text=f"<b>{label}</b><br>{why}", font=dict(size=st["font"], color=BLACK),
                        bgcolor="rgba(255,255,255,0.85)")
 

@@ -140,8 +140,10 @@ def _check_key(widget: str):
 def _forget():
     st.session_state["_controller"] = False
     st.session_state["_forgotten"] = True
+    # emptied, not deleted: deleting a widget's key in a callback reset every
+    # number of the sidebar's form to its minimum (num_hiddens 1, lr 1e-8)
     for widget in ("presenter_key_input", "presenter_key_popover"):
-        st.session_state.pop(widget, None)
+        st.session_state[widget] = ""
 
 
 def _key_box(widget: str):
@@ -181,7 +183,7 @@ def key_popover():
     if presenter_key() is None:
         return
     with st.popover("" if can_control() else tr("app.key.label"), icon=":material/key:",
-                    help=tr("app.key.help")):
+                    help=tr("app.key.help"), key="lec_key_menu"):
         _key_box("presenter_key_popover")
 
 

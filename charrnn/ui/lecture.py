@@ -48,10 +48,17 @@ def hide_chrome() -> bool:
     return present() or (presenter_key() is not None and not can_control())
 
 
+DEMO_MENU = "_lec_demo_menus"   # how many times the next-demo menu was closed by a click
+
+
 def _next_demo(preset: str | None, text=None, side_by_side=False):
     """The lecturer moves on: what trains now stops, the next demo starts
     (it would otherwise wait in the queue behind it)."""
     from .config_form import start_run, start_side_by_side
+    # the menu closes: the class sees the run start. Its state set to closed is
+    # not enough when the click came while the rerun that opened it was under
+    # way (the browser never saw it open); a new key is a new, closed menu.
+    st.session_state[DEMO_MENU] = st.session_state.get(DEMO_MENU, 0) + 1
     if not can_control():
         return
     for run in get_registry().list():
@@ -67,7 +74,8 @@ def demo_menu(text=None):
     """The next demo in two actions: open the menu, click a preset (it starts).
     Start uses the settings in the sidebar."""
     from .config_form import PRESETS
-    with st.popover(tr("lec.demo"), icon=":material/play_circle:"):
+    with st.popover(tr("lec.demo"), icon=":material/play_circle:",
+                    key=f"lec_demo_menu_{st.session_state.get(DEMO_MENU, 0)}"):
         st.caption(tr("lec.demo.help"))
         for preset in PRESETS:
             helps = f"cfg.preset.{preset}.help"
@@ -143,17 +151,32 @@ def numbers(run: Run):
                                           else f"{ppl:.2g}"),
              f"**{tr('lec.m.grad')}** " + ("–" if gn is None else f"{gn:.3g}"),
              "**θ** " + (f"{run.config.theta:g}" if run.config.clipping else tr("lec.noclip"))]
+    # a run that ended badly says so in this line, its whole message on hover:
+    # a box under it would take the height the main chart needs at 720p
+    ended = _ended_message(run)
+    if ended is not None:
+        parts.append(":red[**⚠ " + (_diverged_at(run) or tr(f"status.{run.status}")) + "**]")
     with st.container(key="lecture_numbers"):
-        st.markdown(" · ".join(parts))
-        ended_note(run)
+        st.markdown(" · ".join(parts), help=ended)
+
+
+def _ended_message(run: Run) -> str | None:
+    if run.status not in ("diverged", "failed"):
+        return None
+    message = tr(run.reason["key"], **run.reason) if run.reason else run.message
+    return tr(f"app.status.{run.status}") + " " + message
+
+
+def _diverged_at(run: Run) -> str | None:
+    step = (run.reason or {}).get("step")
+    return tr("fig.grad.diverged", step=int(step)) if run.status == "diverged" and step else None
 
 
 def ended_note(run: Run):
     """A run that diverged or failed says so, where and why, on every page."""
-    if run.status not in ("diverged", "failed"):
-        return
-    message = tr(run.reason["key"], **run.reason) if run.reason else run.message
-    st.error(tr(f"app.status.{run.status}") + " " + message, icon=":material/warning:")
+    message = _ended_message(run)
+    if message is not None:
+        st.error(message, icon=":material/warning:")
 
 
 def grad_marks(run: Run) -> dict:
