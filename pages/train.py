@@ -8,7 +8,7 @@ ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
 from charrnn.ui import follow, lecture
 from charrnn.ui.config_form import config_sidebar, page_errors, start_run, start_side_by_side
 from charrnn.ui.controls import unreadable_folders
-from charrnn.ui.live import header_state
+from charrnn.ui.live import header_state, polling
 from charrnn.ui.live_plot import preload as preload_charts
 from charrnn.ui.core import ROOT
 from charrnn.ui.tuning import export_panel
@@ -80,6 +80,7 @@ def _upto(cols, upto):
 @st.fragment(run_every=0.5 if playing else every)
 @ui.taking_turns   # many sessions polling take turns (charrnn/ui/pace.py)
 def live():
+    polling(0.5 if playing else every)
     ui.follow_run(run, every, shown)  # the run ended or its header changed: rerun the page
     log = run.log
     upto = None

@@ -110,3 +110,28 @@ def test_unrolled_page_in_presentation_mode_has_no_two_buttons_alike(registry):
         twice = sorted({x for x in labels if labels.count(x) > 1})
         assert not twice, f"{lang}: buttons share a label: {twice}"
     run.stop()
+
+
+def test_a_chart_nothing_will_redraw_gets_the_runs_last_steps():
+    """A run that just ended (an explosion's last steps): its page stops
+    polling, so the chart drawn then must be current, not the frame of a
+    moment ago that a polling page would replace a second later."""
+    import time
+
+    from charrnn.ui import live
+    live._shared.clear()
+    built = []
+
+    def build():
+        built.append(object())
+        return built[-1]
+    fig, _ = live.shared_figure(("end",), 1, build)
+    assert live.shared_figure(("end",), 2, build) == (fig, 1)   # polling: the frame will do
+    live._building.add(("end",))   # even while another session builds the next one
+    try:
+        assert live.shared_figure(("end",), 2, build, current=True) == (built[-1], 2)
+    finally:
+        live._building.clear()
+    assert len(built) == 2
+    live._shared[("end",)] = (time.monotonic(), 2, built[-1], 5.0)   # a costly build
+    assert live.shared_figure(("end",), 3, build, current=True) == (built[-1], 3)

@@ -32,6 +32,16 @@ def end_polling(run: Run | None, every):
         st.rerun(scope="app")
 
 
+_POLLING = "_live_polling"
+
+
+def polling(every):
+    """Say, before a page's live part draws its charts, whether it reruns by
+    itself (`every` seconds, or None: never). A chart drawn where nothing
+    reruns must be current: the last frame of a run that just ended stays."""
+    st.session_state[_POLLING] = every is not None
+
+
 def live_fragment(*runs: Run | None, follow: bool = True):
     """Decorator for a page's live part: a fragment that reruns every second
     while any of `runs` can still change (and `follow` is on) and, once the
@@ -45,6 +55,7 @@ def live_fragment(*runs: Run | None, follow: bool = True):
         def part():
             if every is not None and not active():
                 st.rerun(scope="app")
+            polling(every)
             with turn():   # many sessions polling take turns (charrnn/ui/pace.py)
                 body()
         return st.fragment(part, run_every=every)
@@ -76,17 +87,18 @@ def frame_s() -> float:
     return max(FRAME_S, min(MAX_FRAME_S, watching() * FRAME_PER_WATCHER_S))
 
 
-def shared_figure(key: tuple, version, build):
+def shared_figure(key: tuple, version, build, current: bool = False):
     """(figure, its version): the cached one if its data is current, if it is
-    recent, or if another session is building the next one; else `build()`."""
+    recent, or if another session is building the next one; else `build()`.
+    `current`: nothing will ask again, so an older frame will not do."""
     now = time.monotonic()
     frame = frame_s()
     with _shared_lock:
         hit = _shared.get(key)
         if hit is not None:
             built, got, fig, cost = hit
-            if got == version or now - built < max(frame, cost / BUILD_SHARE) \
-                    or key in _building:
+            if got == version or (not current and (
+                    now - built < max(frame, cost / BUILD_SHARE) or key in _building)):
                 return fig, got
         _building.add(key)
     try:
@@ -126,7 +138,10 @@ def chart(key: str, build, signature=(), version=None, fit: float | None = None)
     entry = cache.get(key)
     # frozen, a chart takes no new data, but another run or language is drawn
     if entry is None or entry[0][0] != signature or (follow and entry[0][1] != version):
-        fig, got = shared_figure((key, *signature), version, build)
+        # polling, an older frame is fine (the next tick asks again); not polling
+        # (the run ended), it would stay: the explosion's last steps never drawn
+        fig, got = shared_figure((key, *signature), version, build,
+                                 current=not st.session_state.get(_POLLING, False))
         entry = ((signature, got), fig)  # an older frame: asked again next rerun
         cache[key] = entry
     live_plot(entry[1], key=f"chart_{key}", config=PLOTLY_CONFIG,
