@@ -217,15 +217,23 @@ def _on_key():
         return
     if not can_control() or name not in ("toggle", "next", "back"):
         return
-    handler = st.session_state.get("_key_handler")
-    if handler is not None:
+    page, handler = st.session_state.get("_key_handler") or (None, None)
+    if handler is not None and page == _page_id():
         handler(name)
+
+
+def _page_id():
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    ctx = get_script_run_ctx()
+    return ctx.page_script_hash if ctx is not None else None
 
 
 def on_keys(handler):
     """The page's own meaning of the keys: handler("toggle" | "next" | "back").
-    Set every run; the key pressed before the next run calls it."""
-    st.session_state["_key_handler"] = handler
+    Set every run; the key pressed before the next run calls it, on this
+    page only. (Not cleared at each run's start: a key whose rerun cut that
+    run short, before the page set its handler again, was lost.)"""
+    st.session_state["_key_handler"] = (_page_id(), handler)
 
 
 def run_keys(run):
@@ -241,7 +249,6 @@ def run_keys(run):
 def bridge():
     """Mount the browser's side (hidden): the keys, and the cookie that
     remembers (or forgets) the presenter."""
-    st.session_state["_key_handler"] = None   # a page that has keys sets its own
     key = presenter_key()
     forgotten = bool(st.session_state.get("_forgotten"))
     data = {"controls": can_control(), "cookie": COOKIE,
