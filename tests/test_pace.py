@@ -90,6 +90,23 @@ def test_a_full_run_does_not_wait_for_a_turn(runs):
         assert got == [False]
 
 
+def test_a_live_body_inside_another_goes_on_with_its_turn(runs):
+    """A page with one live fragment inside another must not wait for itself."""
+    log = []
+
+    def nested():
+        runs.enter(polling=True, session="nested")
+        with pace.turn():
+            with pace.turn():
+                log.append("inner ran")
+        log.append("free" if pace._turn.acquire(timeout=0.5) else "still held")
+        pace._turn.release()
+    t = threading.Thread(target=nested)
+    t.start()
+    t.join(5)
+    assert log == ["inner ran", "free"]
+
+
 def test_a_waiting_run_ends_when_its_session_wants_it_and_leaves_the_turn_free(runs):
     runs.enter(polling=True, session="holder")
     outcome = []

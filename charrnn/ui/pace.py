@@ -38,6 +38,7 @@ MAX_WAIT_S = 60.0    # waited longer (a stuck turn?), a run goes on without it
 LOG = bool(os.environ.get("CHARRNN_PACE_LOG"))
 
 _turn = threading.Semaphore(TURNS)
+_held = threading.local()   # this thread's run holds the turn
 _stats_lock = threading.Lock()
 _stats = {"turns": 0, "waited_s": 0.0, "cpu_s": 0.0}
 _seen: dict = {}     # session id -> when it last left the line for a turn
@@ -53,8 +54,9 @@ def polling() -> bool:
 
 @contextmanager
 def turn():
-    """Hold the live turn for a fragment rerun's body; a full run goes at once."""
-    if not polling():
+    """Hold the live turn for a fragment rerun's body; a full run goes at once,
+    and so does a live body inside one that holds the turn already."""
+    if not polling() or getattr(_held, "turn", False):
         yield
         return
     check = get_run_yield_check()
@@ -77,9 +79,11 @@ def turn():
             _stats["turns"] += got
             _stats["waited_s"] += time.monotonic() - start
     c0 = time.thread_time()
+    _held.turn = True
     try:
         yield
     finally:
+        _held.turn = False
         if got:
             _turn.release()
         with _stats_lock:
