@@ -28,7 +28,7 @@ if st.session_state.get("_goto_compare"):
                    query_params={"runs": st.session_state.pop("_goto_compare")})
 
 if present:   # the strip: title, run, status, buttons, next demo (charrnn/ui/lecture.py)
-    run = lecture.head("train.title", text)
+    run = lecture.head("page.train", text)   # the short name: one line at 720p
     page_errors(text)
 else:
     st.title(ui.tr("train.title"))

@@ -12,7 +12,7 @@ ui.ensure_navigation()  # a deep link on a fresh server: see ensure_navigation
 
 lang, present = ui.lang(), ui.present()
 if present:
-    run = lecture.head("unr.title", label_key="unr.run")
+    run = lecture.head("page.unrolled", label_key="unr.run")
 else:
     st.title(ui.tr("unr.title"))
     st.caption(ui.tr("unr.intro"))

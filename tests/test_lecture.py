@@ -135,3 +135,13 @@ def test_a_chart_nothing_will_redraw_gets_the_runs_last_steps():
     assert len(built) == 2
     live._shared[("end",)] = (time.monotonic(), 2, built[-1], 5.0)   # a costly build
     assert live.shared_figure(("end",), 3, build, current=True) == (built[-1], 3)
+
+
+def test_a_diverged_runs_perplexity_axis_labels_a_few_decades():
+    """Perplexity from 10 to 1e27 (an explosion): the log axis labels a few
+    decades, not 27 labels on top of each other."""
+    fig = F.perplexity_figure(np.arange(1, 18), np.r_[np.full(15, 10.0), 1e7, 1e27],
+                              present=True)
+    ticks = list(fig.layout.yaxis.tickvals)
+    assert 3 <= len(ticks) <= 7, ticks
+    assert min(ticks) <= 10 and max(ticks) >= 1e25, ticks

@@ -134,6 +134,9 @@ def layout(fig: go.Figure, *, title: str, lang: str, present: bool,
     return fig
 
 
+MAX_DECADE_TICKS = 6
+
+
 def _log_ticks(fig: go.Figure) -> list[float]:
     """Tick values for a log axis: powers of ten, or 1-2-5 within them."""
     ys = _primary_y(fig)
@@ -141,7 +144,9 @@ def _log_ticks(fig: go.Figure) -> list[float]:
         return []
     lo, hi = math.floor(math.log10(ys.min())), math.ceil(math.log10(ys.max()))
     steps = (1,) if hi - lo > 2 else (1, 2, 5) if hi - lo > 1 else (1, 1.5, 2, 3, 5, 7)
-    vals = [m * 10.0 ** k for k in range(lo, hi + 1) for m in steps]
+    # a diverged run spans dozens of decades: label every few, not each on top of the next
+    stride = max(1, math.ceil((hi - lo) / MAX_DECADE_TICKS))
+    vals = [m * 10.0 ** k for k in range(lo, hi + 1, stride) for m in steps]
     inside = [v for v in vals if ys.min() / 1.5 <= v <= ys.max() * 1.5]
     return [float(f"{v:.3g}") for v in inside] if len(inside) >= 2 else []
 

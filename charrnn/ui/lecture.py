@@ -17,9 +17,12 @@ from .picker import run_picker
 # Streamlit's running figure and its Stop (which does not stop training),
 # Deploy and the developer menu: none of it belongs on a projector or on a
 # watching student's screen. The header keeps the button that opens the sidebar.
+# Nor Streamlit's greying of what a rerun has not redrawn yet: a live chart
+# faded every second or so on a busy laptop.
 CHROME_CSS = """
 [data-testid="stStatusWidget"], [data-testid="stToolbarActions"], [data-testid="stMainMenu"],
 [data-testid="stAppDeployButton"], [data-testid="stDecoration"] { display: none !important; }
+[data-testid="stElementContainer"][data-stale="true"] { opacity: 1 !important; }
 """
 
 # The strip: a short header bar (only the button that opens the sidebar, and
@@ -32,9 +35,9 @@ STRIP_CSS = """
 [data-testid="stMainBlockContainer"] { padding: 2.3rem 1.2rem 2rem 1.2rem !important; }
 .st-key-lecture_head h1 { font-size: 1.1rem !important; padding: 0 !important; margin: 0 !important;
                           white-space: nowrap; }
-.st-key-lecture_head { gap: 0.4rem !important; }
+.st-key-lecture_head { gap: 0.3rem !important; }
 .st-key-lecture_head [data-testid="stMarkdownContainer"] p { font-size: 1rem; margin: 0; }
-.st-key-lecture_head button { min-height: 2.1rem; padding: 0.1rem 0.5rem; }
+.st-key-lecture_head button { min-height: 2.1rem; padding: 0.1rem 0.4rem; }
 .st-key-lecture_head button p { font-size: 0.95rem !important; }
 .st-key-lecture_head [data-testid="stSelectbox"] * { font-size: 0.9rem; }
 .st-key-lecture_numbers p { font-size: 1.05rem !important; margin: 0; }

@@ -41,7 +41,7 @@ def run_picker(label_key="app.run.pick", collapsed: bool = False) -> Run | None:
         st.session_state["run"] = ids[0]
     run_id = st.selectbox(tr(label_key), ids, key="run",
                           label_visibility="collapsed" if collapsed else "visible",
-                          width=240 if collapsed else "stretch",
+                          width=200 if collapsed else "stretch",
                           format_func=lambda i: _run_label(reg.get(i)) if reg.get(i) else i)
     publish(run=run_id)
     st.session_state["_run_url"] = run_id
