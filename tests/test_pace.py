@@ -73,8 +73,34 @@ def crowd(runs, n, polling):
 
 def test_polling_sessions_run_their_bodies_one_at_a_time(runs):
     """A hundred threads in the GIL starved the loop that sends their charts."""
-    assert crowd(runs, 12, polling=True) == pace.TURNS == 1
+    assert crowd(runs, 12, polling=True) == 1
     assert pace.watching() == 12
+
+
+def test_sessions_in_line_are_served_in_the_order_they_came(runs, monkeypatch):
+    """Every watcher in a lecture hall gets its turn, not a lucky few: a
+    session whose next run asks as its turn ends goes to the back, and waits
+    that outlast the slice in which a run looks at its session keep their place."""
+    monkeypatch.setattr(pace, "SLICE_S", 0.02)
+    order = []
+
+    def session(i):
+        runs.enter(polling=True, session=f"s{i}")
+        with pace.turn():
+            order.append(i)
+    runs.enter(polling=True, session="holder")
+    with pace.turn():
+        threads = []
+        for i in range(6):
+            threads.append(threading.Thread(target=session, args=(i,)))
+            threads[-1].start()
+            assert wait_until(lambda: f"s{i}" in pace._in_line)
+        time.sleep(5 * pace.SLICE_S)   # every one of them has looked at its session
+    with pace.turn():   # the holder's next run asks at once: it comes after them
+        order.append("holder again")
+    for t in threads:
+        t.join(5)
+    assert order == [0, 1, 2, 3, 4, 5, "holder again"]
 
 
 def test_a_full_run_does_not_wait_for_a_turn(runs):
@@ -99,7 +125,7 @@ def test_a_live_body_inside_another_goes_on_with_its_turn(runs):
         with pace.turn():
             with pace.turn():
                 log.append("inner ran")
-        log.append("free" if pace._turn.acquire(timeout=0.5) else "still held")
+        log.append("free" if pace._turn.acquire(max_wait=0.5) else "still held")
         pace._turn.release()
     t = threading.Thread(target=nested)
     t.start()
@@ -127,7 +153,7 @@ def test_a_waiting_run_ends_when_its_session_wants_it_and_leaves_the_turn_free(r
         t.join(5)
         assert outcome == ["ended"] and not pace._in_line
     # nothing leaked: the next poller gets the turn at once
-    assert pace._turn.acquire(timeout=0.5)
+    assert pace._turn.acquire(max_wait=0.5)
     pace._turn.release()
 
 
