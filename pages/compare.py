@@ -57,6 +57,7 @@ def label(run_id):
 
 
 chosen = st.multiselect(ui.tr("tune.cmp.pick"), ids, key="runs", format_func=label,
+                        default=st.session_state["runs"],   # see config_form: its own default
                         max_selections=MAX_RUNS, on_change=to_url,
                         help=ui.tr("tune.cmp.pick.help", max=MAX_RUNS))
 if list(st.query_params.get_all("runs")) != chosen:

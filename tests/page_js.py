@@ -21,3 +21,8 @@ STATUS_JS = """() => {
   const h = document.querySelector('[data-testid="stMainBlockContainer"] h3');
   return h ? h.textContent.trim() : null;
 }"""
+
+# the page drawn knows the window's size: in presentation mode the browser
+# bridge (charrnn/ui/bridge.js) reports it as it mounts, and this turns true
+# once the rerun of that report has come back (the page has settled on it)
+SIZED_JS = "() => !!(window.__charrnnKeys && window.__charrnnKeys.sized)"

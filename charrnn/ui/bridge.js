@@ -1,7 +1,7 @@
 // The browser's side of a lecture (charrnn/ui/follow.py): the keyboard, and
 // the presenter's token kept in a cookie of this site.
 //
-// data: {controls, cookie, remember, forget, viewport} (JSON). Streamlit calls this on
+// data: {controls, cookie, remember, forget, viewport, sized} (JSON). Streamlit calls this on
 // every rerun that changes `data`; the key listener is added once per page
 // and always sends through the newest call's setTriggerValue.
 
@@ -57,6 +57,7 @@ export default function ({ data, setTriggerValue, setStateValue }) {
   window.__charrnnKeys.send = setTriggerValue;
   window.__charrnnKeys.setState = setStateValue;
   window.__charrnnKeys.wantViewport = !!msg.viewport;
+  window.__charrnnKeys.sized = !!msg.sized;   // the page drawn knows the window's size
   reportViewport();
   window.__charrnnKeys.controls = !!msg.controls;
   if (!msg.cookie) return;

@@ -101,15 +101,35 @@ def _from_link(s: Setting, hidden: bool, moved: bool, batch_size: int | None = N
                      allowed=_allowed(s), default=s.show(s.default))
 
 
+# Every widget below is given the form's value (d2l's default, a link's, a
+# preset's) as its own default too, not only through st.session_state: that
+# reaches the browser once, with the run that set it, and a browser that
+# draws the widget only from a later run's copy (a rerun landed first: the
+# bridge's first report) drew Streamlit's default, a number's minimum
+# (num_hiddens 1, lr 1e-8), and sent it back with the next click.
+def _index(options, value) -> int:
+    return options.index(value) if value in options else 0
+
+
+def _start(s: Setting):
+    """The number a widget starts from: the form's, in the widget's type and range."""
+    value = st.session_state.get(s.url)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not s.low <= value <= s.high:
+        value = s.default
+    return int(value) if s.kind == "int" else float(value)
+
+
 def _number(s: Setting):
     kw = dict(min_value=s.low, max_value=s.high, step=s.step, format=s.fmt,
               help=tr(s.help) if s.help else None)
-    st.number_input(tr(s.label) if s.label else s.name, key=s.url, **kw)
+    st.number_input(tr(s.label) if s.label else s.name, key=s.url, value=_start(s), **kw)
 
 
 def _choice(s: Setting, options):
     labels = s.option_labels
-    kw = dict(key=s.url, help=tr(s.help) if s.help else None)
+    kw = dict(key=s.url, help=tr(s.help) if s.help else None,
+              index=_index(options, st.session_state.get(s.url)))
     if labels:
         language = lang()  # fixed now: a format_func may be called outside the run
         kw["format_func"] = lambda o: t(labels.format(o), language)
@@ -127,7 +147,8 @@ def _widget(s: Setting, hidden: set, moved: bool):
         sw = switch_of(s)
         _from_link(sw, is_hidden, moved)
         if not is_hidden:
-            st.toggle(tr(sw.label), key=sw.url, help=tr(s.help))
+            st.toggle(tr(sw.label), key=sw.url, value=bool(ss.get(sw.url, True)),
+                      help=tr(s.help))
             sync_url(sw.url, True, sw.show(ss[sw.url]))
         if not ss.get(sw.url, True):
             return  # no clipping: no θ to choose
@@ -138,7 +159,7 @@ def _widget(s: Setting, hidden: set, moved: bool):
     if s.kind in ("int", "float"):
         _number(s)
     elif s.kind == "bool" and not s.words:
-        st.toggle(tr(s.label), key=key, help=tr(s.help))
+        st.toggle(tr(s.label), key=key, value=bool(ss.get(key, s.default)), help=tr(s.help))
     elif s.kind in ("bool", "choice"):
         _choice(s, list(s.words or s.choices))
     elif s.kind == "device":
@@ -153,9 +174,10 @@ def _widget(s: Setting, hidden: set, moved: bool):
         bs = int(batch_size)
         ss[key] = [i for i in ss.get(key, []) if i < bs] or [0]
         st.multiselect(tr(s.label), list(range(bs)), key=key, max_selections=16,
-                       help=tr(s.help))
+                       default=ss[key], help=tr(s.help))
     else:
-        st.text_input(tr(s.label), key=key, max_chars=int(s.high), help=tr(s.help))
+        st.text_input(tr(s.label), key=key, max_chars=int(s.high), value=str(ss.get(key, "")),
+                      help=tr(s.help))
     default = to_widget(s, s.default)
     sync_url(key, default, s.show(from_widget(s, ss.get(key))))
 
@@ -219,6 +241,7 @@ def _corpus_source(moved):
     st.session_state.pop("_corpus_error", None)   # set again while the text is still bad
     url_choice("corpus_src", CORPORA, "timemachine", moved=moved)
     src = st.radio(tr("cfg.corpus"), CORPORA, key="corpus_src", format_func=fmt("cfg.corpus"),
+                   index=_index(CORPORA, st.session_state.get("corpus_src")),
                    horizontal=True, label_visibility="collapsed")
     sync_url("corpus_src", "timemachine")
     return None if src == "timemachine" else _user_text(src)

@@ -256,16 +256,22 @@ def bridge():
             "forget": forgotten,
             # the window's size where a page asked for it, and on a projector
             # (every page sizes its figure there): its report reruns the page
-            "viewport": bool(st.session_state.get("_want_viewport")) or present()}
+            "viewport": bool(st.session_state.get("_want_viewport")) or present(),
+            # whether this run knows it (the browser can tell a page sized to it)
+            "sized": _reported() is not None}
     st.html(f"<style>{BRIDGE_CSS}</style>")
     _bridge(data=json.dumps(data), key="charrnn_bridge", on_key_change=_on_key,
             on_viewport_change=lambda: None, width="stretch", height=0)
+
+
+def _reported() -> dict | None:
+    state = st.session_state.get("charrnn_bridge") or {}
+    size = state.get("viewport") if hasattr(state, "get") else None
+    return size if isinstance(size, dict) and size.get("h") else None
 
 
 def viewport() -> dict | None:
     """{w, h} of this browser's window, once the bridge has reported it (the
     first call asks the bridge to report it from then on)."""
     st.session_state["_want_viewport"] = True
-    state = st.session_state.get("charrnn_bridge") or {}
-    size = state.get("viewport") if hasattr(state, "get") else None
-    return size if isinstance(size, dict) and size.get("h") else None
+    return _reported()

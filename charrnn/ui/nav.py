@@ -20,7 +20,8 @@ from .page import setup_page
 
 def navigation():
     """Page config, the shared sidebar, and st.navigation over PAGES; a
-    student who follows the lecturer is taken to the lecturer's page."""
+    student who follows the lecturer is taken to the lecturer's page; then
+    the browser's side (follow.bridge: the keys, the window's size)."""
     st.set_page_config(
         page_title="RNN Training Explorer", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide",
         initial_sidebar_state="collapsed" if link_flag("present") else "auto")
@@ -38,6 +39,11 @@ def navigation():
     if target in pages and target != here:
         st.switch_page(pages[target], query_params=_kept_params())
     follow.publish(page=here)
+    # the browser's side only after st.navigation: a rerun the browser asks
+    # for names the page it was last told of, and before st.navigation that
+    # is the entry script, not a page: the bridge's first report (as it
+    # mounts) then took a deep link to the default page
+    follow.bridge()
     return page
 
 

@@ -22,9 +22,10 @@ def setup_page():
         st.segmented_control(
             "🌐", options=list(LANGS), key="lang",
             format_func=lambda code: {"en": "English", "zh": "中文"}[code],
+            default=st.session_state["lang"],   # see config_form: a widget's own default
             required=True, label_visibility="collapsed")
         sync_url("lang", _browser_lang())
-        st.toggle(tr("app.present"), key="present", help=tr("app.present.help"))
+        st.toggle(tr("app.present"), key="present", value=present(), help=tr("app.present.help"))
         sync_url("present", False, "1" if st.session_state["present"] else "0")
     follow.sidebar()
     css = (ASSETS / "app.css").read_text("utf-8")
@@ -33,7 +34,6 @@ def setup_page():
     if lecture.hide_chrome():
         css += lecture.CHROME_CSS
     st.html(f"<style>{css}</style>")
-    follow.bridge()
 
 
 def page_run(title_key: str, intro_key: str) -> Run:

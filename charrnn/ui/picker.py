@@ -39,7 +39,7 @@ def run_picker(label_key="app.run.pick", collapsed: bool = False) -> Run | None:
         st.session_state["run"] = lecturer   # a student follows the lecturer's run
     if st.session_state.get("run") not in ids:
         st.session_state["run"] = ids[0]
-    run_id = st.selectbox(tr(label_key), ids, key="run",
+    run_id = st.selectbox(tr(label_key), ids, key="run", index=ids.index(st.session_state["run"]),
                           label_visibility="collapsed" if collapsed else "visible",
                           width=200 if collapsed else "stretch",
                           format_func=lambda i: _run_label(reg.get(i)) if reg.get(i) else i)

@@ -7,12 +7,14 @@ from __future__ import annotations
 import os
 import sys
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
 from charrnn.i18n import t
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS, safe_name
 from tests.browser.test_app_browser import LOAD_TIMEOUT_MS, assert_no_error, poll, wait_loaded
+from tests.page_js import SIZED_JS
 from tests.streamlit_server import streamlit_run
 
 pytestmark = pytest.mark.browser
@@ -91,15 +93,15 @@ def new_page(browser, size="720p", lang="en"):
 
 
 def goto(page, base, name, lang="en", present=True):
-    """Open a page. A fresh server's first deep links have come back on the
-    default page now and then (the legacy router's rerun, charrnn/ui/nav.py):
-    then once more."""
+    """Open a page by its link, once: it lands there, also after the rerun
+    of the bridge's first report (in presentation mode)."""
     target = url(base, name, lang, present)
     page.goto(target, timeout=LOAD_TIMEOUT_MS)
     page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=LOAD_TIMEOUT_MS)
-    if name != "train" and f"/{name}" not in page.url:
-        page.goto(target, timeout=LOAD_TIMEOUT_MS)
-        page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=LOAD_TIMEOUT_MS)
+    if present:
+        poll(lambda: page.evaluate(SIZED_JS), bool, 30, f"{name} drawn with the window's size")
+    path = "/" if name == "train" else f"/{name}"
+    assert urlsplit(page.url).path == path, f"the link to {path} landed on {page.url}"
 
 
 def url(base, name, lang="en", present=True):
