@@ -19,7 +19,7 @@ from . import store
 from .config import ConfigError, RunConfig
 from .i18n import t
 from .model import make_model
-from .settings import BY_NAME, NONE_WORDS, SWEEPABLE  # sweep axes: rows with `sweep`
+from .settings import BY_NAME, NONE_WORDS, SWEEPABLE, show_value  # SWEEPABLE: rows with `sweep`
 
 MAX_SWEEP = 25
 _SHORT = {"theta": "θ", "num_hiddens": "h", "batch_size": "batch", "num_steps": "steps",
@@ -114,15 +114,7 @@ def model_from_bytes(run, data: bytes):
 # ---------------------------------------------------------------- compare
 def format_setting(value) -> str:
     """A setting as table text (one column type, so Arrow never trips on it)."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+    return show_value(value, ", ")
 
 
 def run_labels(runs) -> list[str]:

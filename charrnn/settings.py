@@ -88,17 +88,23 @@ class Setting:
 
     def show(self, value) -> str:
         """A value as a link, a table cell or a CLI argument writes it."""
-        if value is None:
-            return "none"
-        if self.kind == "bool":
-            if self.words:
-                return self.words[bool(value)]
-            return "true" if value else "false"
-        if isinstance(value, float):
-            return f"{value:g}"
-        if isinstance(value, (list, tuple)):
-            return ",".join(str(v) for v in value)
-        return str(value)
+        if self.kind == "bool" and value is not None:
+            return show_value(bool(value), words=self.words)
+        return show_value(value)
+
+
+def show_value(value, sep: str = ",", words: tuple = ()) -> str:
+    """A value as text: none, true/false (or `words` for False, True), 0.5,
+    a list joined by `sep` (a link's comma; a table reads better with ", ")."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return (words or ("false", "true"))[value]
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return sep.join(str(v) for v in value)
+    return str(value)
 
 
 S = Setting

@@ -145,3 +145,17 @@ def test_boundary_values_are_accepted_alike_by_every_door(name):
     split = {text: doors for text, doors in got.items() if len(set(doors)) != 1}
     assert not split, f"{name}: (validator, cli, link) disagree on {split}"
     assert any(v[0] for v in got.values()) and not all(v[0] for v in got.values())
+
+
+
+def test_a_value_reads_the_same_in_a_link_and_a_table_but_for_the_list_comma():
+    """A link, README and the CLI write a setting as Setting.show does; the
+    compare and sweep tables (export.format_setting) alike, lists with ", "."""
+    from charrnn.export import format_setting
+    lanes, part = BY_NAME["probe_lanes"], BY_NAME["random_iter"]
+    assert lanes.show((0, 1, 2)) == "0,1,2" and format_setting((0, 1, 2)) == "0, 1, 2"
+    assert (part.show(True), part.show(False)) == ("random", "sequential")
+    assert (format_setting(True), format_setting(False)) == ("true", "false")
+    assert BY_NAME["theta"].show(None) == format_setting(None) == "none"
+    assert BY_NAME["lr"].show(1e-8) == format_setting(1e-8) == "1e-08"
+    assert BY_NAME["num_hiddens"].show(512) == format_setting(512) == "512"
