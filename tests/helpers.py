@@ -32,6 +32,13 @@ def finish(run, timeout=60):
     return run
 
 
+def finished_run(reg, **kw):
+    """A run of three epochs (or `kw`'s), trained to its end."""
+    run = finish(reg.create(small(**{"num_epochs": 3, "snapshot_every": 3, **kw})))
+    assert run.status == "finished", run.message
+    return run
+
+
 def blocked_at(run) -> int | None:
     """The step at which a paused run's trainer is waiting, else None.
 

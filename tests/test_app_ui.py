@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from charrnn.config import RunConfig
 from charrnn.ui import live
 from tests.charts import array, live_figures
-from tests.helpers import blocked_at, finish, wait_for
+from tests.helpers import blocked_at, finished_run, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "tests" / "ui_entry" / "app.py")
@@ -26,12 +26,6 @@ def app(page=None, query=None) -> AppTest:
         at.switch_page(f"../../pages/{page}.py").run()
     assert not at.exception, at.exception
     return at
-
-
-def finished_run(registry, **kw):
-    run = finish(registry.create(RunConfig(**{**SMALL, "num_epochs": 3, **kw}).validate()))
-    assert run.status == "finished", run.message
-    return run
 
 
 def texts(at):

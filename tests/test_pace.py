@@ -7,15 +7,7 @@ import types
 import pytest
 
 from charrnn.ui import live, pace
-
-
-def wait_until(pred, timeout=5.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return False
+from tests.helpers import wait_for
 
 
 class Ended(Exception):
@@ -147,7 +139,7 @@ def test_a_waiting_run_ends_when_its_session_wants_it_and_leaves_the_turn_free(r
     with pace.turn():
         t = threading.Thread(target=waiter)
         t.start()
-        assert wait_until(lambda: "waiter" in pace._in_line)
+        assert wait_for(lambda: "waiter" in pace._in_line, 5.0, 0.01)
         assert pace.watching() == 2   # in line for as long as it takes: watching
         runs.ended.add("waiter")   # e.g. its user clicked Stop: a full rerun is due
         t.join(5)

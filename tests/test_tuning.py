@@ -2,7 +2,6 @@
 training, config differences, sweeps; the compare and sweep pages (AppTest)."""
 import io
 import pickle
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,26 +19,11 @@ from charrnn.export import (MAX_SWEEP, WeightsMismatch, config_diff, epochs_fram
                             to_csv_bytes, to_parquet_bytes, weights_bytes)
 from charrnn.runs import Registry
 from tests.charts import live_figures
+from tests.helpers import finished_run, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 SMALL = dict(num_hiddens=32, batch_size=4, num_steps=8, max_tokens=3000, snapshot_every=3)
-
-
-def wait_for(pred, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def finished_run(reg, **kw):
-    run = reg.create(RunConfig(**{**SMALL, "num_epochs": 3, **kw}).validate())
-    assert wait_for(lambda: run.status == "finished"), run.message
-    run.join(10)
-    return run
 
 
 @pytest.fixture(scope="module")
