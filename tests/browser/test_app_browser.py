@@ -285,8 +285,10 @@ def test_training_streams_gradient_norm(page, server, artifacts):
                     f"a '{LOSS_MATCH}' chart with points")
         # a chart below the fold waits to be seen before it is redrawn (a long
         # page's charts would otherwise cost the browser CPU that training needs)
-        unseen = grad_points(page)
-        if unseen and unseen["below_fold"] > 250:   # live_plot.js: 200 px ahead
+        # its first figure is drawn wherever it is (a busy server may build it a frame later)
+        unseen = poll(lambda: grad_points(page), lambda g: g and g["n"] > 0, 30,
+                      "the gradient chart's first figure")
+        if unseen["below_fold"] > 250:   # live_plot.js: 200 px ahead
             moved = loss["last"]
             for _ in range(2):   # two redraws of the page: the first may be under way
                 moved = poll(lambda: page.evaluate(GRAD_JS, LOSS_MATCH),
@@ -297,7 +299,8 @@ def test_training_streams_gradient_norm(page, server, artifacts):
         # ... and is current once scrolled to; the run is young: the chart
         # holds every step until about CAP points
         assert page.evaluate(SCROLL_JS, GRAD_MATCH)
-        seen_at = page.evaluate(GRAD_JS, LOSS_MATCH)["last"]
+        seen_at = poll(lambda: page.evaluate(GRAD_JS, LOSS_MATCH), lambda g: g and g["n"] > 0,
+                       10, "the loss chart (a rerun of the page may redraw it)")["last"]
         first = poll(lambda: grad_points(page), lambda g: g and g["n"] > 0
                      and g["last"] >= seen_at, 10, "the gradient chart to catch up once seen")
         step0 = step_metric(page)
