@@ -86,7 +86,7 @@ def test_sessions_in_line_are_served_in_the_order_they_came(runs, monkeypatch):
         for i in range(6):
             threads.append(threading.Thread(target=session, args=(i,)))
             threads[-1].start()
-            assert wait_until(lambda: f"s{i}" in pace._in_line)
+            assert wait_for(lambda: f"s{i}" in pace._in_line, 5.0, 0.01)
         time.sleep(5 * pace.SLICE_S)   # every one of them has looked at its session
     with pace.turn():   # the holder's next run asks at once: it comes after them
         order.append("holder again")
