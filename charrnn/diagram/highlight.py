@@ -117,8 +117,9 @@ class Highlight:
                                         yL + 0.22)
 
     def _step_label(self, col, t):
-        """A summarised "..." column names the step it stands for."""
-        self._label(self.g.x(self.a, col.j), self.g.t_row - 0.28, f"t={t}")
+        """A summarised "..." column names the step it stands for, in the tag row
+        above its "…" (just under it, the two overlapped at 1080p)."""
+        self._label(self.g.x(self.a, col.j), self.g.tag_row, f"t={t}")
 
     # -- the phases
     def forward(self, t):

@@ -53,6 +53,9 @@ def _browser_available():
         _skip_or_fail("the playwright Python package is missing")
 
 
+RUNS_DIRS: dict = {}   # a server's base URL -> its runs folder (what it wrote on disk)
+
+
 @pytest.fixture(scope="module")
 def server(request, tmp_path_factory, artifacts):
     """A fresh `streamlit run app.py` for this test module; yields its base URL.
@@ -62,10 +65,12 @@ def server(request, tmp_path_factory, artifacts):
     Runs go to a temporary folder; the book comes from CHARRNN_DATA_DIR
     (tests/conftest.py points it at ../shared/data when that exists).
     """
-    env = dict(os.environ, CHARRNN_RUNS_DIR=str(tmp_path_factory.mktemp("runs")))
+    runs = tmp_path_factory.mktemp("runs")
+    env = dict(os.environ, CHARRNN_RUNS_DIR=str(runs))
     env.pop("CHARRNN_PRESENTER_KEY", None)  # a key would make the browser a watcher
     log = artifacts / f"server-{safe_name(request.module.__name__.rsplit('.', 1)[-1])}.log"
     with streamlit_run(log, env) as (base, _proc):
+        RUNS_DIRS[base] = runs
         yield base
 
 

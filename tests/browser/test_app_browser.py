@@ -13,6 +13,7 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from charrnn.i18n import t
@@ -338,38 +339,68 @@ def test_training_streams_gradient_norm(page, server, artifacts):
         stop_training(page)
 
 
+def on_disk(server, page) -> tuple[int | None, int | None]:
+    """(the step of the run's last checkpoint, the last step of its log) as the
+    server wrote them: a worker that blocks (paused, or after a granted step)
+    checkpoints where it stands, and a stopped run's log is all it trained."""
+    from charrnn import checkpoint
+    from tests.browser.conftest import RUNS_DIRS
+    run_id = re.search(r"[?&]run=([^&#]+)", page.url)
+    folder = RUNS_DIRS[server] / run_id.group(1) if run_id else None
+    if folder is None or not folder.is_dir():
+        return None, None
+    resume = checkpoint.read_resume(folder)
+    try:
+        with np.load(folder / "metrics.npz", allow_pickle=False) as z:
+            names = [str(n) for n in z["step_names"]]
+            steps = z["steps"][:, names.index("step")]
+    except (OSError, ValueError, KeyError):
+        steps = ()
+    return (None if resume is None else int(resume["step"]),
+            int(steps[-1]) if len(steps) else None)
+
+
 def test_pause_step_resume_stop(page, server, artifacts):
+    """Pause stops the training where the page says it is, Step trains exactly
+    one minibatch, Resume goes on; stopped while paused, the run's log ends at
+    the step the page showed. Proof from the server's own files, not from
+    time: a paused worker checkpoints where it waits."""
     start_training(page, server)
     try:
         control(page, "app.ctl.pause").click()
         poll(lambda: status(page), lambda s: s == "paused", 15, "the badge to say paused")
-        time.sleep(2)
-        s1, g1 = step_metric(page), grad_points(page)
-        time.sleep(3)
-        s2, g2 = step_metric(page), grad_points(page)
-        assert s1 == s2, f"paused, yet the Step metric moved: {s1} -> {s2}"
-        assert g1 == g2, f"paused, yet the gradient-norm chart moved: {g1} -> {g2}"
+        control(page, "app.ctl.resume").click()
+        poll(lambda: status(page), lambda s: s == "running", 15, "the badge to say running")
+        s0 = poll(lambda: step_metric(page), lambda s: s is not None, 15, "the Step metric")
+        poll(lambda: step_metric(page), lambda s: s > s0, 15, f"training to go on past {s0}")
+        shot(page, artifacts, "pause_resumed")
+
+        control(page, "app.ctl.pause").click()
+        poll(lambda: status(page), lambda s: s == "paused", 15, "the badge to say paused")
+        # the worker waits at s1 and the page shows s1 (its chart too)
+        s1 = poll(lambda: (step_metric(page), on_disk(server, page)[0]),
+                  lambda v: v[0] is not None and v[0] == v[1], 20,
+                  "the page's step and the paused worker's checkpoint to agree")[0]
+        page.evaluate(SCROLL_JS, GRAD_MATCH)   # a chart out of view waits to be seen
+        poll(lambda: grad_points(page), lambda g: g is not None and g["last"] == s1, 15,
+             f"the gradient chart to end at step {s1}")
         assert status(page) == "paused"
         assert_no_error(page, "paused")
         shot(page, artifacts, "pause_paused")
 
         control(page, "app.ctl.step").click()
-        poll(lambda: step_metric(page), lambda s: s is not None and s > s1, 15,
-             f"one step past {s1}")
-        time.sleep(2)  # a second step would show by now
-        assert step_metric(page) == s1 + 1, \
-            f"Step should train exactly one minibatch: {s1} -> {step_metric(page)}"
+        poll(lambda: (step_metric(page), on_disk(server, page)[0]),
+             lambda v: v == (s1 + 1, s1 + 1), 20,
+             f"the page and the worker, waiting again, at step {s1 + 1}")
         assert status(page) == "paused"
         shot(page, artifacts, "pause_stepped")
 
-        control(page, "app.ctl.resume").click()
-        poll(lambda: status(page), lambda s: s == "running", 15, "the badge to say running")
-        poll(lambda: step_metric(page), lambda s: s is not None and s > s1 + 1, 15,
-             f"training to go on past {s1 + 1}")
-        shot(page, artifacts, "pause_resumed")
-
         control(page, "app.ctl.stop").click()
         poll(lambda: status(page), lambda s: s == "stopped", 20, "the badge to say stopped")
+        # paused after one Step: a worker that trained on leaves a longer log
+        poll(lambda: on_disk(server, page)[1], lambda last: last == s1 + 1, 15,
+             f"the stopped run's log on disk to end at step {s1 + 1}")
+        assert step_metric(page) == s1 + 1
         assert_no_error(page, "stopped")
         shot(page, artifacts, "pause_stopped")
     finally:
