@@ -293,7 +293,8 @@ def test_training_streams_gradient_norm(page, server, artifacts):
             moved = loss["last"]
             for _ in range(2):   # two redraws of the page: the first may be under way
                 moved = poll(lambda: page.evaluate(GRAD_JS, LOSS_MATCH),
-                             lambda g: g["last"] > max(moved, unseen["last"] or 0), 15,
+                             lambda g: g is not None   # a redraw in progress: no data
+                             and g["last"] > max(moved, unseen["last"] or 0), 15,
                              "the loss chart to move on")["last"]
             assert grad_points(page)["last"] == unseen["last"], \
                 "a chart nobody can see was redrawn"
