@@ -85,23 +85,31 @@ def choice_label(name, value, lang) -> str:
     return t(BY_NAME[name].option_labels.format(value), lang)
 
 
+def fresh_loads(browser, server, path, artifacts, name, wrong) -> list:
+    """Open `path` fresh LOADS times in each language; `wrong(page, lang)`
+    names what the form shows wrongly. Returns (lang, load, wrong) of each
+    bad load, with a screenshot of it."""
+    bad = []
+    for lang in LANGS:
+        for i in range(LOADS):
+            context, page = open_link(browser, server, path, lang)
+            try:
+                found = wrong(page, lang)
+                if found:
+                    bad.append((lang, i, found))
+                    page.screenshot(path=str(artifacts / f"{name}_{lang}_{i}.png"))
+                assert_no_error(page, f"{path} ({lang})")
+            finally:
+                context.close()
+    return bad
+
+
 def test_a_projector_offers_d2l_defaults(browser, server, artifacts):
     """/?present=1, fresh again and again: the form's numbers are d2l's
     defaults (the settings table's), never their minimums."""
     expected = {s.url: s.default for s in NUMBERS}
-    bad = []
-    for lang in LANGS:
-        for i in range(LOADS):
-            context, page = open_link(browser, server, "/", lang)
-            try:
-                values = shown(page, expected)
-                wrong = wrong_numbers(values, expected)
-                if wrong:
-                    bad.append((lang, i, wrong))
-                    page.screenshot(path=str(artifacts / f"first_load_defaults_{lang}_{i}.png"))
-                assert_no_error(page, f"/?present=1 ({lang})")
-            finally:
-                context.close()
+    bad = fresh_loads(browser, server, "/", artifacts, "first_load_defaults",
+                      lambda page, lang: wrong_numbers(shown(page, expected), expected))
     assert not bad, f"{len(bad)} of {LOADS * len(LANGS)} fresh loads showed other " \
                     f"numbers than d2l's defaults {expected}: {bad}"
 
@@ -111,21 +119,14 @@ def test_a_projector_offers_a_links_settings(browser, server, artifacts):
     again: the form shows the link's values, numbers and choice alike."""
     query = "&".join(f"{k}={v}" for k, v in LINK.items())
     numbers = {k: v for k, v in LINK.items() if k != "model"}
-    bad = []
-    for lang in LANGS:
-        for i in range(LOADS):
-            context, page = open_link(browser, server, f"/?{query}", lang)
-            try:
-                values = shown(page, LINK)
-                wrong = wrong_numbers({k: values[k] for k in numbers}, numbers)
-                if values["model"] != choice_label("model", LINK["model"], lang):
-                    wrong["model"] = values["model"]
-                if wrong:
-                    bad.append((lang, i, wrong))
-                    page.screenshot(path=str(artifacts / f"first_load_link_{lang}_{i}.png"))
-                assert_no_error(page, f"the prepared link ({lang})")
-            finally:
-                context.close()
+
+    def wrong(page, lang):
+        values = shown(page, LINK)
+        out = wrong_numbers({k: values[k] for k in numbers}, numbers)
+        if values["model"] != choice_label("model", LINK["model"], lang):
+            out["model"] = values["model"]
+        return out
+    bad = fresh_loads(browser, server, f"/?{query}", artifacts, "first_load_link", wrong)
     assert not bad, f"{len(bad)} of {LOADS * len(LANGS)} fresh loads of {query} " \
                     f"showed other settings: {bad}"
 

@@ -42,6 +42,13 @@ def blur(page):
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
 
 
+def open_as_lecturer(page, key_server):
+    """Train, with the presenter key entered."""
+    page.goto(url(key_server, "train"), timeout=LOAD_TIMEOUT_MS)
+    wait_loaded(page)
+    enter_key(page)
+
+
 def status_is(page, status, lang="en", timeout_s=20):
     return poll(lambda: head_text(page), lambda s: t(f"status.{status}", lang) in s, timeout_s,
                 f"the strip to say {status}")
@@ -53,9 +60,7 @@ def test_a_preset_click_closes_the_next_demo_menu_and_space_pauses_and_resumes(
     space pauses the run and space again resumes it (the strip's status)."""
     context, page = new_page(browser)
     try:
-        page.goto(url(key_server, "train"), timeout=LOAD_TIMEOUT_MS)
-        wait_loaded(page)
-        enter_key(page)
+        open_as_lecturer(page, key_server)
         start_preset(page, "d2l")
         poll(lambda: page.evaluate(POPOVER_OPEN_JS), lambda n: n == 0, 15,
              "the next-demo menu to close after the preset click")
@@ -77,9 +82,7 @@ def strip_shown(page) -> bool:
 def test_p_turns_presentation_mode_off_and_on(browser, key_server, artifacts):
     context, page = new_page(browser)
     try:
-        page.goto(url(key_server, "train"), timeout=LOAD_TIMEOUT_MS)
-        wait_loaded(page)
-        enter_key(page)
+        open_as_lecturer(page, key_server)
         blur(page)
         page.keyboard.press("p")
         poll(lambda: ("present=1" in page.url, strip_shown(page)), lambda s: s == (False, False),
@@ -102,9 +105,7 @@ def test_forget_the_key_removes_it_from_this_browser(browser, key_server, artifa
     and a reload has no control."""
     context, page = new_page(browser)
     try:
-        page.goto(url(key_server, "train"), timeout=LOAD_TIMEOUT_MS)
-        wait_loaded(page)
-        enter_key(page)
+        open_as_lecturer(page, key_server)
         poll(lambda: cookie_set(context), bool, 10, "the presenter's cookie")
         page.keyboard.press("Escape")   # the key box's popover stays open after the key
         poll(lambda: page.evaluate(POPOVER_OPEN_JS), lambda n: n == 0, 10, "no popover open")
@@ -133,9 +134,7 @@ def test_a_diverged_runs_gradient_chart_stays_readable_at_720p(browser, key_serv
     the legend do not squeeze it) and the chart is on the first screen."""
     context, page = new_page(browser)
     try:
-        page.goto(url(key_server, "train"), timeout=LOAD_TIMEOUT_MS)
-        wait_loaded(page)
-        enter_key(page)
+        open_as_lecturer(page, key_server)
         start_preset(page, "explode")
         status_is(page, "diverged", timeout_s=90)
     finally:
