@@ -100,6 +100,7 @@ def watch(run):
 
 # ------------------------------------------------------------------ the key
 COOKIE = "charrnn_presenter"
+KEY_MENU = "_key_menu_gen"
 
 
 def _token(key: str) -> str:
@@ -135,6 +136,14 @@ def _check_key(widget: str):
     st.session_state["_key_wrong"] = bool(entered) and not ok
     if ok:
         st.session_state.pop("_forgotten", None)
+        _close_key_menu()
+
+
+def _close_key_menu():
+    """The strip's key menu closes once the key is taken or forgotten: the
+    lecturer gets on with the lesson (a new key is a new, closed menu; Escape
+    alone lost the race with the rerun the key started)."""
+    st.session_state[KEY_MENU] = st.session_state.get(KEY_MENU, 0) + 1
 
 
 def _forget():
@@ -144,6 +153,7 @@ def _forget():
     # number of the sidebar's form to its minimum (num_hiddens 1, lr 1e-8)
     for widget in ("presenter_key_input", "presenter_key_popover"):
         st.session_state[widget] = ""
+    _close_key_menu()
 
 
 def _key_box(widget: str):
@@ -183,7 +193,8 @@ def key_popover():
     if presenter_key() is None:
         return
     with st.popover("" if can_control() else tr("app.key.label"), icon=":material/key:",
-                    help=tr("app.key.help"), key="lec_key_menu"):
+                    help=tr("app.key.help"),
+                    key=f"lec_key_menu_{st.session_state.get(KEY_MENU, 0)}"):
         _key_box("presenter_key_popover")
 
 

@@ -101,15 +101,16 @@ def cookie_set(context) -> bool:
 
 
 def test_forget_the_key_removes_it_from_this_browser(browser, key_server, artifacts):
-    """The key remembered in a cookie; "forget the key" removes the cookie,
-    and a reload has no control."""
+    """The key remembered in a cookie, and its menu closed by itself once the
+    key is taken; "forget the key" removes the cookie, and a reload has no
+    control."""
     context, page = new_page(browser)
     try:
         open_as_lecturer(page, key_server)
         poll(lambda: cookie_set(context), bool, 10, "the presenter's cookie")
-        page.keyboard.press("Escape")   # the key box's popover stays open after the key
-        poll(lambda: page.evaluate(POPOVER_OPEN_JS), lambda n: n == 0, 10, "no popover open")
-        page.locator(".st-key-lec_key_menu").get_by_role("button").first.click()
+        poll(lambda: page.evaluate(POPOVER_OPEN_JS), lambda n: n == 0, 10,
+             "the key menu to close once the key is taken")
+        page.locator('[class*="st-key-lec_key_menu_"]').get_by_role("button").first.click()
         page.get_by_test_id("stPopoverBody").get_by_role(
             "button", name=t("lec.key.forget", "en"), exact=True).click()
         poll(lambda: cookie_set(context), lambda s: not s, 10, "the cookie to be removed")
