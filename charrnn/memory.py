@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import os
+import sys
 import threading
 import time
 
@@ -77,10 +79,18 @@ def collect_garbage_in_background():
         return
     gc.freeze()
 
+    log = bool(os.environ.get("CHARRNN_PACE_LOG"))   # the load tests read it
+
     def loop():
         while True:
             time.sleep(GC_EVERY_S)
-            gc.collect()
+            t0 = time.monotonic()
+            found = gc.collect()
+            t1 = time.monotonic()
             trim()
+            if log:
+                print(f"charrnn.gc: {found} unreachable, collected in {1000 * (t1 - t0):.0f} ms, "
+                      f"trimmed in {1000 * (time.monotonic() - t1):.0f} ms",
+                      file=sys.stderr, flush=True)
     _gc_thread = threading.Thread(target=loop, name="charrnn-gc", daemon=True)
     _gc_thread.start()

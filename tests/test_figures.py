@@ -90,6 +90,19 @@ def test_presentation_mode_is_bigger_everywhere(name):
 
 
 @pytest.mark.parametrize("name", BUILDERS)
+def test_every_chart_carries_plotly_white_exactly(name):
+    """The template is set the cheap way (base.white_template); the browser
+    gets the very template `template="plotly_white"` gives."""
+    import json
+
+    import plotly.io as pio
+    fig = BUILDERS[name][0]()
+    def template(f):
+        return json.loads(pio.to_json(f, validate=False))["layout"]["template"]
+    assert template(fig) == template(go.Figure(layout=dict(template="plotly_white")))
+
+
+@pytest.mark.parametrize("name", BUILDERS)
 def test_uirevision_svg_only_and_serialisable(name):
     fig = BUILDERS[name][0](uirevision="run-7")
     assert fig.layout.uirevision == "run-7"

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from charrnn.style import BLACK, FONTS_CJK, FONTS_LATIN, visible_char
 
@@ -96,8 +97,8 @@ def layout(fig: go.Figure, *, title: str, lang: str, present: bool,
     st = sizes(present)
     legend_h = _legend_height(fig, present, legend_width) if legend else 0
     one_row = int(_legend_font(present) * 1.7) + 8
+    white_template(fig)
     fig.update_layout(
-        template="plotly_white",
         # a legend of several rows adds height instead of squeezing the plot
         height=(height or st["height"]) + max(0, legend_h - one_row),
         font=dict(family=FONTS_CJK if lang == "zh" else FONTS_LATIN,
@@ -132,6 +133,20 @@ def layout(fig: go.Figure, *, title: str, lang: str, present: bool,
         if vals:  # plotly's own labels read 0.5 as a bare "5" between decades
             fig.update_layout(yaxis_tickvals=vals, yaxis_ticktext=[f"{v:g}" for v in vals])
     return fig
+
+
+def white_template(fig: go.Figure):
+    """plotly_white on `fig`, as plotly itself puts its default template on a
+    new figure: unvalidated, so the template is not deep-copied as an object
+    first. `template="plotly_white"` cost 7.6 ms of a chart's 25-35 ms build,
+    and a live chart is rebuilt about every second. Same JSON either way
+    (tests/test_figures.py)."""
+    layout = fig._layout_obj
+    layout._validate = False
+    try:
+        layout.template = pio.templates["plotly_white"]
+    finally:
+        layout._validate = fig._validate
 
 
 MAX_DECADE_TICKS = 6

@@ -50,11 +50,15 @@ charrnn/worker.py) and of this client process; the answer time of GET
 (a script run that delivered at least one chart delta: the app's live chart
 component, or a plotly_chart), the median /
 p90 seconds between them and the longest wait (including the window's ends);
-bytes received by all watchers per second (websocket message payloads; the
-server negotiates no compression); script runs that ended per second, all
-watchers together, and the share of them "cut" (their script_finished came
-as FINISHED_EARLY_FOR_RERUN: the session's next run started before the
-server had sent it, so Streamlit dropped what of it was still unsent).
+how many gaps between two updates, of all watchers, were longer than
+`--slow` seconds (2); bytes received by all watchers per second (websocket
+message payloads; the server negotiates no compression); script runs that
+ended per second, all watchers together, and the share of them "cut" (their
+script_finished came as FINISHED_EARLY_FOR_RERUN: the session's next run
+started before the server had sent it, and Streamlit dropped what of it was
+still unsent; since a live run waits until its charts have left, charrnn/ui/pace.py,
+only the run's last "finished" message is still in the queue then, so
+nearly every run reads "cut" while its charts did arrive).
 `--keep` keeps the server's log (with CHARRNN_PACE_LOG=1 in the environment
 the server writes a line every 100 live turns: charrnn/ui/pace.py).
 """
@@ -64,6 +68,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -78,6 +83,8 @@ from tests.load.watchers import (Sampler, cpu_seconds, descendants, fmt_value, l
                                  percentile, read_per_step, run_info, start_server,
                                  start_watchdog, stop_server, window_row)
 
+# a live chart's payload starts with its figure's revision (charrnn/ui/live_plot.py)
+REV = re.compile(rb'\{"rev": (\d+)')
 EARLY_FOR_RERUN = 2  # ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
 TEARDOWN_S = 15.0    # kept at the end of --seconds: close the clients, stop the server
 
@@ -110,6 +117,8 @@ class Watcher:
         # what it received
         self.bytes_log: list[tuple[float, int]] = []   # (wall time, bytes) per message
         self.chart_times: list[float] = []            # wall time of each chart update
+        self.fresh_times: list[float] = []            # ... that drew a frame not seen before
+        self.revs_seen: set = set()
         self.chart_msgs = 0
         self.ref_hits = 0
         self.ref_misses = 0
@@ -122,6 +131,7 @@ class Watcher:
         self.closed_at = None
         self.closing = False  # we are closing it: what follows is no error
         self._run_has_chart = False
+        self._run_started = 0.0
         self._changed = asyncio.Event()
 
     # ---------------------------------------------------------- sending
@@ -205,6 +215,11 @@ class Watcher:
                 if not self._run_has_chart:
                     self._run_has_chart = True
                     self.chart_times.append(now)
+                rev = REV.match(el.bidi_component.bytes) if etype == "bidi_component" else None
+                if rev and rev.group(1) not in self.revs_seen:
+                    self.revs_seen.add(rev.group(1))
+                    if not self.fresh_times or self.fresh_times[-1] < self._run_started:
+                        self.fresh_times.append(now)
         elif kind == "ref_hash":
             entry = self.cache.get(m.ref_hash)
             if entry is None:
@@ -215,6 +230,7 @@ class Watcher:
         elif kind == "new_session":
             self.got_new_session = True
             self._run_has_chart = False
+            self._run_started = now
             if not m.metadata.run.fragment_ids:  # a full run: timers go, page hash comes
                 self._disarm()
                 self.page_script_hash = m.new_session.page_script_hash
@@ -294,11 +310,19 @@ class Watcher:
                 transport.abort()  # a no-op once the connection is closed
 
     # ---------------------------------------------------------- figures
-    def window(self, t0, t1) -> dict:
+    def window(self, t0, t1, slow: float = 2.0) -> dict:
         times = [t for t in self.chart_times if t0 <= t <= t1]
         gaps = [b - a for a, b in zip(times, times[1:])]
         edges = gaps + ([times[0] - t0, t1 - times[-1]] if times else [t1 - t0])
+        fresh = [t for t in self.fresh_times if t0 <= t <= t1]
+        fresh_gaps = [b - a for a, b in zip(fresh, fresh[1:])]
         return {"updates": len(times),
+                "gaps": len(gaps), "slow_gaps": sum(1 for g in gaps if g > slow),
+                "fresh": len(fresh), "fresh_gap_p90": percentile(fresh_gaps, 90),
+                "fresh_longest": max(fresh_gaps + ([fresh[0] - t0, t1 - fresh[-1]] if fresh
+                                                   else [t1 - t0])),
+                "fresh_gaps": len(fresh_gaps),
+                "fresh_slow_gaps": sum(1 for g in fresh_gaps if g > slow),
                 "gap_p50": statistics.median(gaps) if gaps else None,
                 "gap_p90": percentile(gaps, 90),
                 "longest_wait": max(edges),
@@ -372,6 +396,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=150, help="hard limit for everything")
     ap.add_argument("--query", default="num_epochs=100000",
                     help="the Train page's query string for the run (d2l defaults otherwise)")
+    ap.add_argument("--slow", type=float, default=2.0,
+                    help="a gap between two updates longer than this (s) is counted (default 2)")
     ap.add_argument("--window", type=float, default=None,
                     help="seconds per measuring window (default: (--seconds - 60) / 2, "
                          "10 to 40)")
@@ -545,7 +571,7 @@ def main(argv=None) -> int:
                    rss_mb_start=rss[0] if rss else None, rss_mb_end=rss[-1] if rss else None,
                    client_cpu_pct=win["client_cpu_pct"], worker_cpu_pct=win["worker_cpu_pct"])
         crowd = [w for w in watchers if w.name != "starter"][:win["watchers"]]
-        per = [w.window(win["t0"], win["t1"]) for w in crowd]
+        per = [w.window(win["t0"], win["t1"], a.slow) for w in crowd]
         span = win["t1"] - win["t0"]
         ups = [p["updates"] for p in per]
         row.update(
@@ -559,6 +585,14 @@ def main(argv=None) -> int:
             gap_s_p90=statistics.median([p["gap_p90"] for p in per if p["gap_p90"] is not None])
             if any(p["gap_p90"] is not None for p in per) else None,
             longest_wait_s=max((p["longest_wait"] for p in per), default=None),
+            slow_gaps=sum(p["slow_gaps"] for p in per), gaps=sum(p["gaps"] for p in per),
+            fresh_min=min((p["fresh"] for p in per), default=None),
+            fresh_median=statistics.median([p["fresh"] for p in per]) if per else None,
+            fresh_gap_s_p90=statistics.median([p["fresh_gap_p90"] for p in per
+                                               if p["fresh_gap_p90"] is not None] or [0]),
+            fresh_longest_s=max((p["fresh_longest"] for p in per), default=None),
+            fresh_slow_gaps=sum(p["fresh_slow_gaps"] for p in per),
+            fresh_gaps=sum(p["fresh_gaps"] for p in per),
             kb_per_s=sum(p["bytes"] for p in per) / 1024 / span,
             messages_per_s=sum(p["messages"] for p in per) / span,
             runs_per_s=sum(p["runs"] for p in per) / span,
@@ -607,6 +641,7 @@ def main(argv=None) -> int:
               f"{f(r.get('client_cpu_pct'), '{:.0f} %'):>10}")
     head = (f"{'window':<12} {'connected':>9} {f'>={a.min_updates} upd':>8} "
             f"{'updates min/med/max':>19} {'gap p50':>8} {'gap p90':>8} {'longest':>8} "
+            f"{f'>{a.slow:g} s':>11} "
             f"{'KB/s':>7} {'msgs/s':>7} {'runs/s':>7} {'cut':>5} {'closed':>6}")
     print()
     print(head)
@@ -615,9 +650,15 @@ def main(argv=None) -> int:
         ups = f"{f(r['updates_min'])}/{f(r['updates_median'], '{:g}')}/{f(r['updates_max'])}"
         print(f"{r['phase']:<12} {r['watchers_connected']:>9} {r['watchers_served']:>8} "
               f"{ups:>19} {f(r['gap_s_p50'], '{:.2f} s'):>8} {f(r['gap_s_p90'], '{:.2f} s'):>8} "
-              f"{f(r['longest_wait_s'], '{:.1f} s'):>8} {f(r['kb_per_s']):>7} "
+              f"{f(r['longest_wait_s'], '{:.1f} s'):>8} "
+              f"{str(r['slow_gaps']) + '/' + str(r['gaps']):>11} {f(r['kb_per_s']):>7} "
               f"{f(r['messages_per_s']):>7} {f(r['runs_per_s'], '{:.1f}'):>7} "
               f"{f(r['runs_cut_pct'], '{:.0f}%'):>5} {r['watchers_closed_by_then']:>6}")
+    for r in table:   # runs that drew a frame the watcher had not seen (a new figure)
+        print(f"{r['phase']}: new frames per watcher min/median {f(r['fresh_min'])}/"
+              f"{f(r['fresh_median'], '{:g}')}, gap p90 {f(r['fresh_gap_s_p90'], '{:.2f}')} s, "
+              f"longest {f(r['fresh_longest_s'], '{:.1f}')} s, "
+              f"over {a.slow:g} s {r['fresh_slow_gaps']}/{r['fresh_gaps']}")
     for key in ("speed_ratio_wall", "speed_ratio_step"):
         if key in result:
             print(f"{key}: {result[key]:.2f} ({table[1]['phase']} / 1 watcher)")
