@@ -199,3 +199,32 @@ def test_a_checkpoint_rewrites_only_the_files_that_changed(tmp_path):
     assert json.loads((tmp_path / checkpoint.SNAP_INDEX).read_text()) == \
         [s.step for s in frozen.snapshots]
     assert not (tmp_path / checkpoint.SNAP_DIR / f"{gone:010d}.npz").exists()
+    writer.close()
+
+
+def test_the_writer_counts_its_time_holding_the_gil_apart(tmp_path):
+    """What a checkpoint costs a training thread in the same process is the
+    writer's Python and numpy time (user CPU); its file system calls release
+    the GIL (tests/bench/checkpoint_cost.py reports both)."""
+    import time
+    from charrnn.log import RunLog
+    cfg = small(num_epochs=1)
+    trainer = Trainer(cfg)
+    log = RunLog(trainer.model.param_names, cfg.num_steps)
+    made = []
+    trainer.on_checkpoint = made.append
+    for ev in trainer.events():
+        if isinstance(ev, (Step, Epoch, Sample)):
+            log.add(ev)
+
+    spent = []
+
+    def slow_write(path, data):   # Python work in the writer: user time
+        c0 = time.thread_time()
+        sum(i * i for i in range(300_000))
+        spent.append(time.thread_time() - c0)
+    writer = checkpoint.Writer(tmp_path, slow_write)
+    writer.submit(checkpoint.freeze(log), made[-1], {})
+    writer.close()
+    assert writer.count == 1 and writer.error is None and len(spent) >= 3
+    assert 0.7 * sum(spent) <= writer.user_s <= writer.cpu_s + 0.02

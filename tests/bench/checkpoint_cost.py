@@ -61,7 +61,7 @@ def train(epochs: int, with_checkpoints: bool, folder: Path) -> dict:
     if writer.error:   # a failed write costs less than a written one: no figures then
         raise SystemExit(f"checkpoint writer failed: {writer.error!r}")
     return {"tokens_per_s": tokens / wall, "wall": wall, "cpu_s": cpu,
-            "writer_cpu_s": writer.cpu_s,
+            "writer_cpu_s": writer.cpu_s, "writer_user_s": writer.user_s,
             "written": writer.count, **cost}
 
 
@@ -95,8 +95,19 @@ def main():
           f"{worker / train_cpu:.2%} (its resume state copied and pickled, "
           f"{1e3 * worker / n:.2f} ms per checkpoint); the server's side "
           f"{(ck_cpu - worker) / train_cpu:.2%} runs beside it")
-    print(f"worker thread (CHARRNN_WORKER=thread): the training pays all "
-          f"{ck_cpu / train_cpu:.2%}")
+    user = sum(r["writer_user_s"] for r in on)
+    written = max(1, sum(r["written"] for r in on))
+    trainer = sum(r["trainer_s"] for r in on) - worker   # in a thread nothing is pickled
+    print(f"worker thread (CHARRNN_WORKER=thread): the training pays at most "
+          f"{(trainer + user) / train_cpu:.2%}: the run's side of each checkpoint "
+          f"({1e3 * trainer / n:.2f} ms) and the writer's time in Python and numpy, which "
+          f"holds the GIL ({1e3 * user / written:.2f} ms user CPU per checkpoint); its file "
+          f"system calls ({1e3 * (sum(r['writer_cpu_s'] for r in on) - user) / written:.2f} ms "
+          f"of kernel time) release the GIL and run on another core")
+    ratios = [b["tokens_per_s"] / a["tokens_per_s"] for a, b in zip(off, on)]
+    print(f"measured: tokens/s with checkpoints / without, per round: "
+          f"{', '.join(f'{r:.3f}' for r in ratios)}; median {statistics.median(ratios):.3f}, "
+          f"medians of the rounds {a_on / a_off:.3f}")
 
 if __name__ == "__main__":
     main()
