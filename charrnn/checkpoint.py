@@ -6,8 +6,10 @@ Cheap enough to write several times a second: the log's tables are copied
 under its lock (microseconds) and written by a thread of their own, the
 latest checkpoint replacing one not yet written; each snapshot is a file
 written once (snapshots/), not the whole set again. Every file is atomic, and
-`checkpoint.npz` is written last: its step is the truth, and whatever the
-other files hold beyond it is cut off when the run is read back.
+`checkpoint.npz` is written after the log's files: its step is the truth,
+and whatever they hold beyond it is cut off when the run is read back
+(meta.json follows it, so after a kill between the two its summary may be
+one checkpoint behind).
 """
 from __future__ import annotations
 
@@ -125,9 +127,13 @@ def read_resume(folder: Path) -> dict | None:
 
 
 def summary(resume: dict) -> dict:
-    """What a run's meta says about its last checkpoint."""
+    """What a run's meta says about its last checkpoint (`blocked`: the
+    trainer took it because it waits there, having read `controls` of the
+    run's pause, resume and step)."""
+    controls = resume.get("controls")
     return {"step": int(resume["step"]), "epoch": int(resume["epoch"]),
-            "at": float(resume.get("at", time.time()))}
+            "at": float(resume.get("at", time.time())), "blocked": bool(resume.get("blocked")),
+            "controls": None if controls is None else int(controls)}
 
 
 def _user_time() -> float:

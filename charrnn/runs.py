@@ -71,7 +71,7 @@ class Run:
         self._lock = threading.Lock()
         self._writer: checkpoint.Writer | None = None
         self._resume: dict | None = None    # the checkpoint a resumed run starts from
-        self.checkpoint: dict | None = None  # {"step", "epoch", "at"} of the last one written
+        self.checkpoint: dict | None = None  # checkpoint.summary of the last one written
 
     # ------------------------------------------------------------ controls
     def start(self):
@@ -115,6 +115,13 @@ class Run:
                 self._end()
                 return
         self._ctl.stop()
+
+    @property
+    def controls_sent(self) -> int:
+        """How many pauses, resumes and steps its worker has been given: a
+        checkpoint taken blocked, having read as many, is its answer to the
+        last of them (checkpoint.summary)."""
+        return self._ctl.sent
 
     @property
     def checkpoint_error(self) -> str | None:

@@ -54,23 +54,32 @@ class ThreadControl:
         self._resume = threading.Event()
         self._resume.set()
         self._step_once = threading.Event()
+        self.sent = 0   # controls given; the loop sees each at once (see `seen`)
 
     @property
     def stopped(self) -> bool:
         return self._stop.is_set()
 
+    @property
+    def seen(self) -> int:
+        return self.sent
+
     def pause(self):
+        self.sent += 1
         self._resume.clear()
 
     def resume(self):
+        self.sent += 1
         self._step_once.clear()
         self._resume.set()
 
     def step(self):
+        self.sent += 1
         self._step_once.set()
         self._resume.set()
 
     def stop(self):
+        self.sent += 1
         self._stop.set()
         self._resume.set()
 
@@ -80,10 +89,14 @@ class ThreadControl:
         if not self._resume.is_set():
             if on_block:
                 on_block()
+            told = self.sent
             t0 = time.perf_counter()
             while not self._resume.wait(0.2):
                 if self._stop.is_set():
                     return False, time.perf_counter() - t0
+                if self.sent != told and on_block:   # Resume then Pause: answered again
+                    told = self.sent
+                    on_block()
             paused = time.perf_counter() - t0
         if self._step_once.is_set():  # one step was granted: block before the next
             self._step_once.clear()
@@ -99,6 +112,7 @@ class ProcessControl:
         self._stop = False
         self._early: list = []  # controls given before the worker was attached
         self._lock = threading.Lock()
+        self.sent = 0           # controls given; the worker counts those it read
 
     @property
     def stopped(self) -> bool:
@@ -117,6 +131,7 @@ class ProcessControl:
 
     def _send(self, what):
         with self._lock:
+            self.sent += 1
             if self.conn is None:
                 self._early.append(what)
                 return
@@ -146,8 +161,10 @@ class RemoteControl:
     def __init__(self, conn: Connection):
         self.conn = conn
         self.paused = self.granted = self.stopped = False
+        self.seen = 0   # the server's controls read so far (its `sent`)
 
     def _handle(self, msg):
+        self.seen += 1
         if msg == "pause":
             self.paused = True
         elif msg == "resume":
@@ -171,9 +188,14 @@ class RemoteControl:
         if self.paused and not self.granted and not self.stopped:
             if on_block:
                 on_block()
+            told = self.seen
             t0 = time.perf_counter()
             while self.paused and not self.granted and not self.stopped:
                 self._read(0.2)
+                if self.seen != told and on_block and self.paused and not (
+                        self.granted or self.stopped):   # Resume then Pause: answered again
+                    told = self.seen
+                    on_block()
             paused = time.perf_counter() - t0
         self.granted = False  # a granted step is used up; still paused after it
         return not self.stopped, paused
@@ -188,7 +210,7 @@ def drive(trainer, ctl, emit, on_block=None) -> bool:
     wall time, so the figure the app shows and its ETA include everything
     between steps (sending, the GIL, another process on the core)."""
     def blocked():   # paused: on disk as it is now, and the page shows it
-        trainer.checkpoint_now()
+        trainer.checkpoint_now(blocked=True, controls=ctl.seen)
         if on_block:
             on_block()
     t_start = time.perf_counter() - trainer.wall   # a resumed run's clock goes on

@@ -43,9 +43,16 @@ def blocked_at(run) -> int | None:
     """The step at which a paused run's trainer is waiting, else None.
 
     A trainer that blocks (paused, or after a granted step) first checkpoints
-    where it stands, so a checkpoint at the last logged step is the worker's
-    acknowledgement, in either worker mode. Other checkpoints come at an
-    epoch's end and every 30 s: give the run an epoch longer than the test
-    (max_tokens=-1) so that none of those is taken for one."""
+    where it stands, marked `blocked` with how many of the run's pause,
+    resume and step it had read: when that is all of them and the step is
+    the last logged one, it is the worker's answer to the last control, in
+    either worker mode. Anything less was taken for it in CI:
+    - an epoch's or the 30 s checkpoint, in a test that outlasted 30 s;
+    - the block before a Resume: a worker process's events reach the server
+      late, so for a moment after Resume the log ended at that old block;
+      the test paused, took it for the answer, and expected the next Step
+      at 843 while the worker, resumed meanwhile, blocked at 920."""
     ck, logged = run.checkpoint, run.log.num_steps_logged
-    return logged if ck is not None and ck["step"] == logged else None
+    if ck is None or not ck.get("blocked") or ck.get("controls") != run.controls_sent:
+        return None
+    return logged if ck["step"] == logged else None

@@ -228,3 +228,32 @@ def test_the_writer_counts_its_time_holding_the_gil_apart(tmp_path):
     writer.close()
     assert writer.count == 1 and writer.error is None and len(spent) >= 3
     assert 0.7 * sum(spent) <= writer.user_s <= writer.cpu_s + 0.02
+
+
+def test_a_checkpoint_taken_because_the_trainer_waits_says_so(mode, tmp_path):
+    """Pause's checkpoint (the worker now waits there) is told from an
+    epoch's or the 30 s one, in either worker mode: tests take it as the
+    worker's word that it has stopped."""
+    from tests.helpers import blocked_at
+    reg = Registry(tmp_path / "runs", max_active=1)
+    try:
+        run = reg.create(small(num_epochs=1))
+        assert run.join(120) is None and run.status == "finished"
+        assert not run.checkpoint["blocked"]   # the epochs' own checkpoints
+        run = reg.create(small(num_epochs=100_000, max_tokens=-1))
+        assert wait_for(lambda: run.log.num_steps_logged >= 3)
+        run.pause()
+        assert wait_for(lambda: blocked_at(run) is not None, 30)
+        assert run.checkpoint["blocked"] and run.checkpoint["step"] == run.log.num_steps_logged
+        assert run.checkpoint["controls"] == run.controls_sent == 1
+        assert wait_for(lambda: (checkpoint.read_resume(run.folder) or {}).get("blocked"), 30)
+        run.resume()   # that block is no answer to Resume, even before new steps arrive
+        assert blocked_at(run) is None
+        run.pause()
+        assert wait_for(lambda: blocked_at(run) is not None, 30)
+        assert run.checkpoint["controls"] == run.controls_sent == 3
+        run.stop()
+        run.join(60)
+        assert not checkpoint.read_resume(run.folder).get("blocked")   # Stop's own
+    finally:
+        reg.stop_all()
