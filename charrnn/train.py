@@ -185,22 +185,22 @@ class Trainer:
                     "acc": r.get("acc"), "high_run": int(r.get("high_run", 0))}
         self.rng.setstate(_rng_state(r["rng"]))
 
-    def _checkpoint(self, blocked: bool = False, controls: int | None = None):
+    def _checkpoint(self, controls: int | None = None):
         self._last_checkpoint = time.perf_counter()
         if self.on_checkpoint is not None:
             state = self.resume_state()
-            if state is not None and blocked:
+            if state is not None and controls is not None:
                 state.update(blocked=True, controls=controls)
             self.on_checkpoint(state)
 
-    def checkpoint_now(self, blocked: bool = False, controls: int | None = None):
+    def checkpoint_now(self, controls: int | None = None):
         """A checkpoint where the loop stands (a Stop between two minibatches).
-        `blocked`: taken because the loop now waits (paused, or after a granted
-        step), and `controls`: how many of the server's pause, resume and step
-        it had read then. A run tells from them that its worker waits for
-        what it was last told, not for something told before (its events
-        reach the server late)."""
-        self._checkpoint(blocked, controls)
+        `controls`, given when it is taken because the loop now waits (paused,
+        or after a granted step): how many of the server's pause, resume and
+        step it had read then. The checkpoint says `blocked`, and a run tells
+        from the count that its worker waits for what it was last told, not
+        for something told before (its events reach the server late)."""
+        self._checkpoint(controls)
 
     def _load_initial_weights(self, path):
         sd = load_weights(path)

@@ -210,7 +210,7 @@ def drive(trainer, ctl, emit, on_block=None) -> bool:
     wall time, so the figure the app shows and its ETA include everything
     between steps (sending, the GIL, another process on the core)."""
     def blocked():   # paused: on disk as it is now, and the page shows it
-        trainer.checkpoint_now(blocked=True, controls=ctl.seen)
+        trainer.checkpoint_now(controls=ctl.seen)
         if on_block:
             on_block()
     t_start = time.perf_counter() - trainer.wall   # a resumed run's clock goes on

@@ -17,7 +17,7 @@ from charrnn.events import Epoch, Sample, Step
 from charrnn.i18n import t
 from charrnn.runs import Registry
 from charrnn.train import Trainer
-from tests.helpers import small, wait_for
+from tests.helpers import blocked_at, finished_run, small, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -234,11 +234,9 @@ def test_a_checkpoint_taken_because_the_trainer_waits_says_so(mode, tmp_path):
     """Pause's checkpoint (the worker now waits there) is told from an
     epoch's or the 30 s one, in either worker mode: tests take it as the
     worker's word that it has stopped."""
-    from tests.helpers import blocked_at
     reg = Registry(tmp_path / "runs", max_active=1)
     try:
-        run = reg.create(small(num_epochs=1))
-        assert run.join(120) is None and run.status == "finished"
+        run = finished_run(reg, num_epochs=1)
         assert not run.checkpoint["blocked"]   # the epochs' own checkpoints
         run = reg.create(small(num_epochs=100_000, max_tokens=-1))
         assert wait_for(lambda: run.log.num_steps_logged >= 3)

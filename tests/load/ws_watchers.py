@@ -311,26 +311,30 @@ class Watcher:
 
     # ---------------------------------------------------------- figures
     def window(self, t0, t1, slow: float = 2.0) -> dict:
-        times = [t for t in self.chart_times if t0 <= t <= t1]
-        gaps = [b - a for a, b in zip(times, times[1:])]
-        edges = gaps + ([times[0] - t0, t1 - times[-1]] if times else [t1 - t0])
-        fresh = [t for t in self.fresh_times if t0 <= t <= t1]
-        fresh_gaps = [b - a for a, b in zip(fresh, fresh[1:])]
+        times, gaps, longest = waits(self.chart_times, t0, t1)
+        fresh, fresh_gaps, fresh_longest = waits(self.fresh_times, t0, t1)
         return {"updates": len(times),
                 "gaps": len(gaps), "slow_gaps": sum(1 for g in gaps if g > slow),
                 "fresh": len(fresh), "fresh_gap_p90": percentile(fresh_gaps, 90),
-                "fresh_longest": max(fresh_gaps + ([fresh[0] - t0, t1 - fresh[-1]] if fresh
-                                                   else [t1 - t0])),
-                "fresh_gaps": len(fresh_gaps),
+                "fresh_longest": fresh_longest, "fresh_gaps": len(fresh_gaps),
                 "fresh_slow_gaps": sum(1 for g in fresh_gaps if g > slow),
                 "gap_p50": statistics.median(gaps) if gaps else None,
                 "gap_p90": percentile(gaps, 90),
-                "longest_wait": max(edges),
+                "longest_wait": longest,
                 "runs": sum(1 for t, _ in self.run_ends if t0 <= t <= t1),
                 "runs_cut": sum(1 for t, s in self.run_ends
                                 if t0 <= t <= t1 and s == EARLY_FOR_RERUN),
                 "bytes": sum(n for t, n in self.bytes_log if t0 <= t <= t1),
                 "messages": sum(1 for t, _ in self.bytes_log if t0 <= t <= t1)}
+
+
+def waits(stamps, t0, t1) -> tuple[list, list, float]:
+    """The stamps within [t0, t1], the gaps between them, and the longest wait
+    (a gap, or from the window's start to the first / the last to its end)."""
+    times = [t for t in stamps if t0 <= t <= t1]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    edges = [times[0] - t0, t1 - times[-1]] if times else [t1 - t0]
+    return times, gaps, max(gaps + edges)
 
 
 class ClientLoop:
